@@ -1,0 +1,23 @@
+"""radarode_lite: a small, readable implementation of radarODE-MTL.
+
+Radar-based ECG reconstruction decomposed into three tasks (single-cycle ECG shape,
+R-peak anchors, cardiac cycle length) and trained with multi-task learning and
+eccentric gradient alignment (EGA), after Zhang et al., IEEE TIM 2025.
+
+One module per stage of the pipeline, each taught by a chapter of the book:
+
+- ``signals``     synthetic ECG, chest displacement, radar phase and noise (chapters 1, 4)
+- ``timefreq``    synchrosqueezed wavelet transform, anchor localisation, network input (chapter 2)
+- ``ode``         McSharry's ECG dynamical model, vectorised and differentiable (chapter 3)
+- ``data``        segments, targets, MMECG ``.mat`` files, torch datasets (chapter 4)
+- ``models``      shared backbone and the three decoders (chapters 5-8)
+- ``losses``      the task losses (chapters 6-8)
+- ``mtl``         loss balancing and gradient methods, EGA among them (chapters 9-11)
+- ``metrics``     RMSE, PCC, R^2, PPI error, timing error, MDR, delta_m (chapters 6-8, 12)
+- ``reconstruct`` long-term ECG from beats, anchors and cycle lengths (chapter 13)
+- ``plotting``    the figure style and helpers the chapters share
+
+Importing the package imports none of its modules: ``from radarode_lite import signals``.
+"""
+
+__version__ = "0.1.0"
