@@ -1,0 +1,446 @@
+"""Long-term ECG reconstruction from single-cycle shapes, R-peak anchors and cycle lengths.
+
+radarODE-MTL does not predict a long ECG directly. For every 4-s segment it predicts the
+normalised shape of one cardiac cycle (200 samples), a heat map of the R-peak anchors and the
+cycle length (Zhang et al., IEEE TIM 2025, Section III). The long-term ECG is put back
+together by stretching each shape to its cycle length and placing it so that its R peak sits
+on its anchor; neighbouring beats are cross-faded where they overlap. Chapter 13 teaches it.
+
+- :func:`resample_cycle` stretches one normalised cycle to a length in samples;
+- :func:`stitch_beats` places stretched cycles at their anchors and blends them;
+- :func:`reconstruct_from_windows` turns the predictions of sliding 4-s windows into one
+  recording (anchors detected per window, merged across overlapping windows);
+- :func:`fiducial_points` and :func:`peak_position_errors_ms` locate and score the P, Q, R,
+  S and T peaks of the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from radarode_lite.metrics import ANCHOR_MIN_DISTANCE_S, ANCHOR_THRESHOLD, detect_anchors
+
+__all__ = [
+    "R_FRACTION",
+    "WAVES",
+    "FIDUCIAL_WINDOWS_MS",
+    "resample_cycle",
+    "stitch_beats",
+    "reconstruct_from_windows",
+    "fiducial_points",
+    "peak_position_errors_ms",
+]
+
+#: Where the R peak sits in a normalised cycle, as a fraction of the cycle: a cycle of ``L``
+#: samples starts ``R_FRACTION * L`` samples before its R peak and ends ``(1 - R_FRACTION) * L``
+#: after it (sample 64 of a 200-sample template is R). 0.32 is where McSharry's model, integrated
+#: from ECGSYN's initial state, draws its R wave, and the data module cuts the ``shape`` targets
+#: the same way (``radarode_lite.data.R_FRACTION``). Every function takes it as a parameter.
+R_FRACTION = 0.32
+
+#: Names of the ECG waves, in order of appearance within a beat.
+WAVES = ("P", "Q", "R", "S", "T")
+
+#: Search windows of :func:`fiducial_points`, in ms relative to an R peak, and the extremum
+#: sought: the R peak is the maximum within +-40 ms of the given R position; Q and S are the
+#: minima within 80 ms before and after that refined R; P is the maximum 300-60 ms before it
+#: and T the maximum 100-450 ms after it. P and T windows never extend past the midpoint to
+#: the neighbouring R peaks, which keeps them inside their own beat at fast heart rates.
+#: These suit a normal lead with upright P and T waves at rest.
+FIDUCIAL_WINDOWS_MS = {
+    "P": (-300.0, -60.0, "max"),
+    "Q": (-80.0, 0.0, "min"),
+    "R": (-40.0, 40.0, "max"),
+    "S": (0.0, 80.0, "min"),
+    "T": (100.0, 450.0, "max"),
+}
+
+
+def resample_cycle(shape, cycle_length_samples):
+    r"""Stretch one normalised cycle to ``cycle_length_samples`` samples by linear interpolation.
+
+    Template sample :math:`j` of an :math:`M`-sample cycle sits at the cycle fraction
+    :math:`u_j = j / M`; output sample :math:`n` reads the template at :math:`u = n / L`,
+    for :math:`0 \le n < L`, with :math:`L` the cycle length (which need not be an integer).
+    Between template samples the value is interpolated linearly; after the last one it is held.
+
+    Parameters
+    ----------
+    shape : array-like, ``(M,)``
+        One cycle, e.g. the 200-sample output of the morphological decoder.
+    cycle_length_samples : float
+        Target length :math:`L` in samples (> 1).
+
+    Returns
+    -------
+    numpy.ndarray, ``(ceil(L),)``
+        The stretched cycle at the output sampling rate.
+
+    Taught in chapter 13.
+    """
+    s = _as_float_array(shape, "shape", ndim=1)
+    if s.size < 2:
+        raise ValueError(f"shape must hold at least 2 samples, got {s.size}")
+    length = _positive_scalar(cycle_length_samples, "cycle_length_samples")
+    if length <= 1:
+        raise ValueError(f"cycle_length_samples must be greater than 1, got {cycle_length_samples!r}")
+    u = np.arange(int(np.ceil(length))) / length
+    return _read_template(s, u)
+
+
+def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
+                 r_fraction=R_FRACTION, blend=0.1):
+    r"""Long-term ECG from single-cycle shapes placed at their R-peak anchors.
+
+    Beat :math:`i` (shape :math:`s_i`, anchor :math:`a_i` in s, cycle length :math:`L_i` in
+    samples) covers the output times :math:`t` with cycle fraction
+    :math:`u_i(t) = r + (t - a_i) f_s / L_i \in [0, 1)`, where it contributes the template
+    value :math:`s_i(u_i)` (linear interpolation) with a weight :math:`w(u_i)`. The output is
+    the weighted mean
+
+    .. math:: x(t) = \frac{\sum_i w(u_i(t))\, s_i(u_i(t))}{\sum_i w(u_i(t))}.
+
+    The weight is a raised-cosine (Tukey) taper: it rises from a small floor (1e-3) to 1 over
+    the first ``blend`` of the cycle and falls back over the last ``blend``, so overlapping
+    beats cross-fade smoothly and a lone beat keeps its own values. ``blend=0`` averages
+    overlapping beats with equal weights. Samples covered by no beat (a predicted cycle
+    shorter than the RR interval) are linearly interpolated from the nearest covered samples;
+    before the first and after the last covered sample the edge value is held.
+
+    Parameters
+    ----------
+    shapes : array-like, ``(n_beats, M)``
+        Normalised single cycles (e.g. ``M = 200``), R at sample ``r_fraction * M``.
+    anchors_s : array-like, ``(n_beats,)``
+        R-peak times in s from the first output sample.
+    cycle_lengths_samples : array-like, ``(n_beats,)``
+        Cycle lengths in samples at ``fs`` (> 1).
+    n_samples : int
+        Length of the output, samples.
+    fs : float
+        Output sampling rate, Hz.
+    r_fraction : float
+        Fraction of the cycle before the R peak, in [0, 1) (see :data:`R_FRACTION`).
+    blend : float
+        Fraction of a cycle over which each end is tapered, in [0, 0.5].
+
+    Returns
+    -------
+    numpy.ndarray, ``(n_samples,)``
+        The reconstructed ECG, in the units of ``shapes``.
+
+    Taught in chapter 13.
+    """
+    shapes = _as_float_array(shapes, "shapes", ndim=2)
+    if shapes.shape[1] < 2:
+        raise ValueError(f"shapes must hold at least 2 samples per cycle, got shape {shapes.shape}")
+    n_beats = shapes.shape[0]
+    anchors = _as_float_array(anchors_s, "anchors_s", ndim=1)
+    lengths = _as_float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
+    if anchors.size != n_beats or lengths.size != n_beats:
+        raise ValueError(
+            "shapes, anchors_s and cycle_lengths_samples must describe the same number of beats, "
+            f"got {n_beats}, {anchors.size} and {lengths.size}"
+        )
+    if np.any(lengths <= 1):
+        raise ValueError("cycle_lengths_samples must all be greater than 1 sample")
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    fs = _positive_scalar(fs, "fs")
+    r_fraction = _fraction(r_fraction, "r_fraction")
+    blend = float(blend)
+    if not 0.0 <= blend <= 0.5:
+        raise ValueError(f"blend must lie in [0, 0.5], got {blend!r}")
+
+    acc = np.zeros(n_samples)
+    wsum = np.zeros(n_samples)
+    for shape, anchor, length in zip(shapes, anchors, lengths):
+        r_pos = anchor * fs  # R position in output samples
+        first = max(0, int(np.ceil(r_pos - r_fraction * length)))
+        last = min(n_samples - 1, int(np.ceil(r_pos + (1.0 - r_fraction) * length)) - 1)
+        if last < first:
+            continue
+        n = np.arange(first, last + 1)
+        u = r_fraction + (n - r_pos) / length
+        keep = (u >= 0.0) & (u < 1.0)
+        n, u = n[keep], u[keep]
+        w = _taper(u, blend)
+        acc[n] += w * _read_template(shape, u)
+        wsum[n] += w
+    covered = wsum > 0
+    if not np.any(covered):
+        raise ValueError("no beat falls inside the output: check anchors_s, fs and n_samples")
+    out = np.zeros(n_samples)
+    out[covered] = acc[covered] / wsum[covered]
+    if not np.all(covered):
+        idx = np.arange(n_samples)
+        out[~covered] = np.interp(idx[~covered], idx[covered], out[covered])
+    return out
+
+
+def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs=200.0,
+                             r_fraction=R_FRACTION, blend=0.1, threshold=ANCHOR_THRESHOLD,
+                             min_distance_s=ANCHOR_MIN_DISTANCE_S, merge_tolerance_s=0.1):
+    r"""One long-term ECG from the predictions of sliding (overlapping) windows.
+
+    1. Anchors: :func:`~radarode_lite.metrics.detect_anchors` on each window's heat map,
+       shifted by the window's start to absolute times.
+    2. Merging: the pooled anchors are sorted and grouped, a new group starting whenever the
+       gap to the previous anchor exceeds ``merge_tolerance_s``; each group (one R peak seen by
+       several windows) becomes its mean time. Each window counts once per group.
+    3. Beat per anchor: every window whose span contains the anchor proposes its shape and
+       cycle length, weighted by a Hann window of the anchor's position in that window
+       (1 at the centre, near 0 at the edges); the weighted means are used. A window's
+       targets describe the beat nearest its centre, so the weight favours the windows that
+       actually saw this beat. An anchor seen by no window (impossible after step 2) is
+       skipped.
+    4. :func:`stitch_beats` places the beats.
+
+    Parameters
+    ----------
+    window_predictions : Mapping with keys ``"shape"``, ``"anchor"``, ``"ppi"``
+        ``shape``: ``(n_windows, M)`` normalised cycles; ``anchor``: ``(n_windows, W)`` heat
+        maps (``W = 800`` for 4 s at 200 Hz); ``ppi``: ``(n_windows,)`` cycle lengths in
+        samples (from :func:`~radarode_lite.metrics.cycle_length_from_scores`).
+    window_starts_s : array-like, ``(n_windows,)``
+        Start time of each window in s, relative to the start of the recording.
+    duration_s : float
+        Length of the recording to produce, s.
+    fs : float
+        Sampling rate of heat maps, cycle lengths and output, Hz.
+    r_fraction, blend : float
+        Passed to :func:`stitch_beats`.
+    threshold, min_distance_s : float
+        Passed to :func:`~radarode_lite.metrics.detect_anchors` (heat-map units, s).
+    merge_tolerance_s : float
+        Largest gap, s, between detections of the same R peak in different windows.
+
+    Returns
+    -------
+    ecg : numpy.ndarray, ``(round(duration_s * fs),)``
+        The reconstructed ECG, in the units of the shapes.
+    anchors_s : numpy.ndarray, ``(n_beats,)``
+        The merged R-peak times in s.
+
+    Taught in chapter 13.
+    """
+    if not isinstance(window_predictions, Mapping):
+        raise TypeError("window_predictions must be a mapping with keys 'shape', 'anchor', 'ppi', "
+                        f"got {type(window_predictions).__name__}")
+    missing = {"shape", "anchor", "ppi"} - set(window_predictions)
+    if missing:
+        raise ValueError(f"window_predictions lacks the keys {sorted(missing)}")
+    shapes = _as_float_array(window_predictions["shape"], "window_predictions['shape']", ndim=2)
+    heatmaps = _as_float_array(window_predictions["anchor"], "window_predictions['anchor']", ndim=2)
+    ppi = _as_float_array(window_predictions["ppi"], "window_predictions['ppi']", ndim=1)
+    starts = _as_float_array(window_starts_s, "window_starts_s", ndim=1)
+    n_windows = starts.size
+    if not (shapes.shape[0] == heatmaps.shape[0] == ppi.size == n_windows):
+        raise ValueError(
+            "window_predictions['shape'], ['anchor'], ['ppi'] and window_starts_s must describe "
+            f"the same number of windows, got {shapes.shape[0]}, {heatmaps.shape[0]}, {ppi.size} "
+            f"and {n_windows}"
+        )
+    fs = _positive_scalar(fs, "fs")
+    duration_s = _positive_scalar(duration_s, "duration_s")
+    merge_tolerance_s = _positive_scalar(merge_tolerance_s, "merge_tolerance_s")
+    window_s = heatmaps.shape[1] / fs
+
+    times, owners = [], []
+    for w in range(n_windows):
+        t = detect_anchors(heatmaps[w], fs=fs, threshold=threshold, min_distance_s=min_distance_s)
+        times.append(starts[w] + t)
+        owners.append(np.full(t.size, w))
+    times = np.concatenate(times)
+    owners = np.concatenate(owners)
+    if times.size == 0:
+        raise ValueError("no anchor found in any window's heat map; nothing to reconstruct")
+    order = np.argsort(times, kind="stable")
+    times, owners = times[order], owners[order]
+    merged = []
+    group = [0]
+    for k in range(1, times.size):
+        if times[k] - times[k - 1] > merge_tolerance_s or owners[k] in owners[group]:
+            merged.append(times[group].mean())
+            group = [k]
+        else:
+            group.append(k)
+    merged.append(times[group].mean())
+    anchors = np.asarray(merged)
+
+    beat_shapes, beat_lengths, beat_anchors = [], [], []
+    for a in anchors:
+        pos = (a - starts) / window_s  # position of the anchor in each window, fraction
+        inside = (pos >= 0.0) & (pos <= 1.0)
+        if not np.any(inside):
+            continue
+        weight = np.sin(np.pi * pos[inside]) ** 2 + 1e-6
+        weight /= weight.sum()
+        beat_shapes.append(weight @ shapes[inside])
+        beat_lengths.append(weight @ ppi[inside])
+        beat_anchors.append(a)
+    ecg = stitch_beats(np.asarray(beat_shapes), np.asarray(beat_anchors), np.asarray(beat_lengths),
+                       n_samples=int(round(duration_s * fs)), fs=fs, r_fraction=r_fraction, blend=blend)
+    return ecg, np.asarray(beat_anchors)
+
+
+def fiducial_points(ecg, r_peaks, fs=200.0):
+    """Positions of the P, Q, R, S and T peaks around each given R peak.
+
+    For each R peak the extrema listed in :data:`FIDUCIAL_WINDOWS_MS` are searched (R first,
+    then Q, S, P and T around the refined R), each refined to a fraction of a sample by the
+    vertex of the parabola through the extremum and its two neighbours.
+
+    Parameters
+    ----------
+    ecg : array-like, ``(n_samples,)``
+        The ECG, any unit.
+    r_peaks : array-like, ``(n_beats,)``
+        Approximate R-peak positions in samples (e.g. the reference R peaks), strictly
+        increasing.
+    fs : float
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    dict str -> numpy.ndarray ``(n_beats,)``
+        For each wave in :data:`WAVES`, its position in (fractional) samples; NaN where the
+        search window does not lie fully inside the signal.
+
+    Taught in chapter 13.
+    """
+    x = _as_float_array(ecg, "ecg", ndim=1)
+    r = _as_float_array(r_peaks, "r_peaks", ndim=1)
+    if np.any(np.diff(r) <= 0):
+        raise ValueError("r_peaks must be strictly increasing")
+    fs = _positive_scalar(fs, "fs")
+    n = x.size
+    out = {wave: np.full(r.size, np.nan) for wave in WAVES}
+    for i, r0 in enumerate(r):
+        lo_mid = 0.5 * (r[i - 1] + r0) if i > 0 else -np.inf
+        hi_mid = 0.5 * (r0 + r[i + 1]) if i < r.size - 1 else np.inf
+        r_ref = _extremum(x, r0, FIDUCIAL_WINDOWS_MS["R"], fs, -np.inf, np.inf)
+        out["R"][i] = r_ref
+        if np.isnan(r_ref):
+            continue
+        for wave in ("Q", "S", "P", "T"):
+            lo, hi = (lo_mid, hi_mid) if wave in ("P", "T") else (-np.inf, np.inf)
+            out[wave][i] = _extremum(x, r_ref, FIDUCIAL_WINDOWS_MS[wave], fs, lo, hi)
+    return out
+
+
+def peak_position_errors_ms(pred_ecg, true_ecg, true_r_peaks, fs=200.0, reduce="mean"):
+    """Timing errors of the P, Q, R, S and T peaks of a reconstructed ECG, in ms.
+
+    :func:`fiducial_points` runs on both signals, guided by the same reference R peaks, and the
+    error of each wave is ``|t_pred - t_true|`` per beat. The R error measures how well the
+    anchors placed the beats; the other waves measure the morphology as well.
+
+    Parameters
+    ----------
+    pred_ecg, true_ecg : array-like, ``(n_samples,)``
+        Reconstructed and reference ECG on the same time grid.
+    true_r_peaks : array-like, ``(n_beats,)``
+        Reference R-peak positions in samples.
+    fs : float
+        Sampling rate, Hz.
+    reduce : {"mean", "none"}
+        ``"mean"``: one mean absolute error per wave (beats with NaN left out; NaN if no beat
+        is usable); ``"none"``: the per-beat errors.
+
+    Returns
+    -------
+    dict str -> float or numpy.ndarray ``(n_beats,)``
+        Error in ms for each wave in :data:`WAVES`.
+
+    Taught in chapter 13.
+    """
+    pred = _as_float_array(pred_ecg, "pred_ecg", ndim=1)
+    true = _as_float_array(true_ecg, "true_ecg", ndim=1)
+    if pred.shape != true.shape:
+        raise ValueError(f"pred_ecg and true_ecg must have the same shape, got {pred.shape} and {true.shape}")
+    if reduce not in ("mean", "none"):
+        raise ValueError(f"reduce must be 'mean' or 'none', got {reduce!r}")
+    fs = _positive_scalar(fs, "fs")
+    p = fiducial_points(pred, true_r_peaks, fs)
+    t = fiducial_points(true, true_r_peaks, fs)
+    errors = {wave: np.abs(p[wave] - t[wave]) / fs * 1000.0 for wave in WAVES}
+    if reduce == "none":
+        return errors
+    return {wave: float(np.nanmean(e)) if np.any(np.isfinite(e)) else float("nan")
+            for wave, e in errors.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _read_template(shape, u):
+    """Template value at cycle fractions ``u`` in [0, 1) (sample j at u = j / M).
+
+    Linear interpolation; beyond the last template sample, u > (M - 1) / M, its value is held.
+    """
+    m = shape.size
+    return np.interp(u * m, np.arange(m), shape)
+
+
+def _taper(u, blend, floor=1e-3):
+    """Raised-cosine weight over the cycle fraction ``u``: floor at the ends, 1 inside."""
+    w = np.ones_like(u)
+    if blend > 0:
+        edge = np.minimum(u, 1.0 - u) / blend
+        ramp = edge < 1.0
+        w[ramp] = 0.5 * (1.0 - np.cos(np.pi * edge[ramp]))
+    return floor + (1.0 - floor) * w
+
+
+def _extremum(x, centre, window_ms, fs, lo_limit, hi_limit):
+    """Refined position (samples) of the max/min of ``x`` in a window around ``centre``."""
+    start_ms, stop_ms, kind = window_ms
+    lo = max(centre + start_ms * fs / 1000.0, lo_limit)
+    hi = min(centre + stop_ms * fs / 1000.0, hi_limit)
+    i0, i1 = int(np.ceil(lo)), int(np.floor(hi))
+    if i0 < 0 or i1 > x.size - 1 or i1 < i0:
+        return np.nan
+    seg = x[i0:i1 + 1]
+    k = i0 + int(np.argmax(seg) if kind == "max" else np.argmin(seg))
+    if 0 < k < x.size - 1:
+        left, mid, right = x[k - 1], x[k], x[k + 1]
+        denom = left - 2.0 * mid + right
+        if abs(denom) > 1e-12:
+            return k + float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+    return float(k)
+
+
+def _as_float_array(x, name, ndim):
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    return a
+
+
+def _positive_scalar(value, name):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v
+
+
+def _fraction(value, name):
+    v = float(value)
+    if not 0.0 <= v < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return v
