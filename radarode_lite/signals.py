@@ -667,10 +667,11 @@ def _slow_noise(n, fs, rng, cutoff_hz=0.1):
     if n < 2:
         return w
     spec = np.fft.rfft(w)
+    spec[0] = 0  # zero mean: a record shorter than 1 / cutoff_hz keeps no component and stays flat
     spec[np.fft.rfftfreq(n, 1 / fs) > cutoff_hz] = 0
     s = np.fft.irfft(spec, n)
     sd = s.std()
-    return s / sd if sd > 0 else s
+    return s / sd if sd > 1e-9 else np.zeros(n)
 
 
 def _bursts(t, fs, a, b, f, centre):

@@ -366,3 +366,15 @@ BAD_CALLS = [
 def test_bad_input_raises_naming_the_argument(name, exc, call):
     with pytest.raises(exc, match=rf"(^|\W){re.escape(name)}(\W|$)"):
         call()
+
+
+@pytest.mark.parametrize("duration_s", [3.0, 8.0, 30.0])
+def test_breathing_is_slow_for_short_and_long_records(duration_s):
+    # Everything above 4 Hz in the chest displacement is the cardiac vibrations (tens of um),
+    # never breathing, whatever the record's length.
+    subject = S.make_subject(1, "IB", rng=3)
+    rec = S.simulate_recording(subject, duration_s=duration_s, n_channels=2, rng=3)
+    sos = sps.butter(4, 4.0, btype="high", fs=rec.fs, output="sos")
+    fast = sps.sosfiltfilt(sos, rec.displacement)
+    interior = fast[int(0.5 * rec.fs) : -int(0.5 * rec.fs)]
+    assert np.max(np.abs(interior)) < 3 * subject.vibration["a1"]
