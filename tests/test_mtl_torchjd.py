@@ -113,10 +113,18 @@ def test_graddrop_matches_torchjd_for_the_same_uniform_draws(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cagrad_matches_torchjd(seed):
     # Convention: torchjd CAGrad returns g0 + (phi/|g_w|) g_w without the authors' 1/(1+c^2)
-    # rescaling; ours with rescale=False is n times that.
+    # rescaling; ours with rescale=False is n times that. torchjd solves the dual with a generic
+    # conic solver (and a small norm regulariser), so the two agree to about 1e-4, and ours is
+    # never worse on CAGrad's own objective: the worst task's improvement min_i g_i . d inside
+    # the ball ||d - g0|| <= c ||g0||.
     aggregator = _make_or_skip(lambda: A.CAGrad(c=0.5), "CAGrad")
     G = random_G(3, 8, seed)
-    assert torch.allclose(F.cagrad(G, c=0.5, rescale=False), 3 * aggregator(G), atol=1e-5)
+    ours = F.cagrad(G, c=0.5, rescale=False) / 3
+    theirs = aggregator(G)
+    assert torch.allclose(ours, theirs, atol=1e-3, rtol=1e-3)
+    g0 = G.mean(dim=0)
+    assert torch.linalg.vector_norm(ours - g0) <= 0.5 * torch.linalg.vector_norm(g0) * (1 + 1e-9)
+    assert (G @ ours).min() >= (G @ theirs).min() - 1e-9
 
 
 @pytest.mark.parametrize("seed", SEEDS)
