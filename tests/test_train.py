@@ -1,0 +1,282 @@
+"""Tests of radarode_lite.train: the cached book data set, the training loop, prediction and metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from radarode_lite import data, train
+from radarode_lite.models import RadarODEMTL
+from radarode_lite.mtl import get_method
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: the tiny network gains nothing from more, and shared CPUs lose a lot.
+
+    Per test, because the data generator's parallel SST (numba) resets torch's thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    """A real, tiny data set: 2 subjects, normal breathing, 6 s each (6 segments)."""
+    root = tmp_path_factory.mktemp("tiny") / "set"
+    data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, progress=False, save_mat=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tiny_root):
+    return data.SegmentDataset(tiny_root)
+
+
+def _model(seed=0, use_ode=True):
+    return RadarODEMTL("lite", use_ode=use_ode, seed=seed)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_training_lowers_the_loss_of_every_task(tiny_set):
+    history = train.train(_model(), tiny_set, epochs=4, batch_size=3, lr=3e-3, seed=0)
+    assert history.tasks == ("shape", "anchor", "ppi")
+    assert history.epochs == 4
+    for task in history.tasks:
+        assert len(history.train_loss[task]) == 4
+        assert history.train_loss[task][-1] < history.train_loss[task][0], task
+    assert history.total_loss()[-1] < history.total_loss()[0]
+    assert all(w == [1.0] * 4 for w in history.weights.values())  # equal weighting
+
+
+def test_same_seed_gives_identical_losses_and_other_seed_differs(tiny_set):
+    runs = [train.train(_model(), tiny_set, epochs=2, batch_size=4, seed=s).train_loss for s in (3, 3, 4)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]  # a different batch order changes the path
+
+
+def test_training_does_not_disturb_the_global_random_state(tiny_set):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train.train(_model(), tiny_set, epochs=1, batch_size=6, seed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_single_task_trains_only_the_backbone_and_its_decoder(tiny_set):
+    model = _model()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    history = train.train_single_task(model, tiny_set, "shape", epochs=1, batch_size=3, val_set=tiny_set)
+    assert history.tasks == ("shape",) and set(history.train_loss) == {"shape"}
+    assert len(history.val_loss["shape"]) == 1 and math.isfinite(history.val_loss["shape"][0])
+    changed = {name for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert any(n.startswith("backbone.") for n in changed)
+    assert any(n.startswith("decoders.shape.") for n in changed)
+    assert not any(n.startswith(("decoders.anchor.", "decoders.ppi.")) for n in changed)
+
+
+def test_method_epoch_hooks_receive_the_epoch_mean_losses(tiny_set):
+    method = get_method("dwa", n_tasks=2)
+    history = train.train(_model(), tiny_set, tasks=("shape", "ppi"), method=method, epochs=3, batch_size=3)
+    assert history.method == "dwa"
+    assert sorted(method.epoch_losses) == [0, 1, 2]
+    for epoch in range(3):
+        recorded = [history.train_loss["shape"][epoch], history.train_loss["ppi"][epoch]]
+        assert np.allclose(method.epoch_losses[epoch], recorded)
+    # DWA reweights from epoch 2 on: weights still sum to the number of tasks.
+    assert np.isclose(history.weights["shape"][2] + history.weights["ppi"][2], 2.0)
+
+
+def test_sgd_and_a_gradient_method_run(tiny_set):
+    history = train.train(_model(), tiny_set, method="pcgrad", optimizer="sgd", epochs=1, batch_size=6,
+                          method_kwargs={"gradients": "representation"})
+    assert history.method == "pcgrad"
+    assert all(math.isfinite(v[0]) for v in history.train_loss.values())
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"tasks": ("shape", "heart")}, ValueError),
+        ({"tasks": ()}, ValueError),
+        ({"tasks": ("shape", "shape")}, ValueError),
+        ({"epochs": 0}, ValueError),
+        ({"epochs": 1.5}, ValueError),
+        ({"batch_size": 0}, ValueError),
+        ({"optimizer": "rmsprop"}, ValueError),
+        ({"lr": -1.0}, ValueError),
+        ({"method": "no-such-method"}, ValueError),
+        ({"method": 3}, TypeError),
+        ({"seed": -1}, ValueError),
+    ],
+)
+def test_bad_arguments_raise(tiny_set, kwargs, error):
+    args = {"epochs": 1, **kwargs}
+    with pytest.raises(error):
+        train.train(_model(), tiny_set, **args)
+
+
+def test_bad_single_task_model_and_method_size_raise(tiny_set):
+    with pytest.raises(ValueError, match="task"):
+        train.train_single_task(_model(), tiny_set, "ecg", epochs=1)
+    with pytest.raises(TypeError, match="model"):
+        train.train(torch.nn.Linear(2, 2), tiny_set, epochs=1)
+    with pytest.raises(ValueError, match="3 tasks"):
+        train.train(_model(), tiny_set, tasks=("shape",), method=get_method("ew", n_tasks=3), epochs=1)
+
+
+# --------------------------------------------------------------------------- prediction and metrics
+
+
+def test_predict_shapes_and_mode_restored(tiny_set):
+    model = _model()
+    model.train()
+    pred = train.predict(model, tiny_set, batch_size=4)
+    n = len(tiny_set)
+    assert pred["shape"].shape == (n, 200) and pred["anchor"].shape == (n, 800)
+    assert pred["ppi_logits"].shape == (n, 260)
+    assert np.array_equal(pred["ppi"], pred["ppi_logits"].argmax(axis=1))
+    assert model.training
+
+
+def test_evaluate_returns_documented_finite_keys(tiny_set):
+    model = _model()
+    train.train(model, tiny_set, epochs=1, batch_size=6)
+    scores = train.evaluate(model, tiny_set)
+    expected = {k for keys in train.METRIC_KEYS.values() for k in keys} | {"n_segments"}
+    assert set(scores) == expected
+    assert scores["n_segments"] == len(tiny_set)
+    for key in ("rmse_norm", "pcc_pct", "ppi_error_ms", "mdr_pct"):
+        assert math.isfinite(scores[key]), key
+    assert 0.0 <= scores["mdr_pct"] <= 100.0 and -100.0 <= scores["pcc_pct"] <= 100.0
+    # The timing error is undefined only when no true peak was found.
+    assert math.isfinite(scores["timing_error_ms"]) or scores["mdr_pct"] == 100.0
+    only_shape = train.evaluate(model, tiny_set, tasks=("shape",))
+    assert set(only_shape) == {"rmse_norm", "pcc_pct", "n_segments"}
+
+
+def test_metrics_of_perfect_predictions(tiny_set):
+    targets = train.dataset_targets(tiny_set)
+    perfect = {"shape": targets["shape"], "anchor": targets["anchor"], "ppi": targets["ppi"]}
+    scores = train.compute_metrics(perfect, targets)
+    assert scores["rmse_norm"] == pytest.approx(0.0, abs=1e-7)
+    assert scores["pcc_pct"] == pytest.approx(100.0)
+    assert scores["ppi_error_ms"] == 0.0
+    # Bumps of the true heat map sit on the stored R peaks (sub-sample refinement).
+    assert scores["timing_error_ms"] < 1.0
+    # Only a peak on the first or last sample of a window can escape peak picking.
+    edge = sum(int(np.sum((np.round(p * 200) <= 0) | (np.round(p * 200) >= 799))) for p in targets["r_peaks_s"])
+    total = sum(len(p) for p in targets["r_peaks_s"])
+    assert scores["mdr_pct"] <= 100.0 * edge / total + 1e-9
+
+
+def test_metrics_see_errors(tiny_set):
+    targets = train.dataset_targets(tiny_set)
+    shifted = {
+        "shape": np.roll(targets["shape"], 20, axis=1),
+        "anchor": np.roll(targets["anchor"], 4, axis=1),  # 4 samples = 20 ms late
+        "ppi": targets["ppi"] + 2,  # 2 samples = 10 ms
+    }
+    scores = train.compute_metrics(shifted, targets)
+    assert scores["rmse_norm"] > 0.05 and scores["pcc_pct"] < 99.0
+    assert scores["ppi_error_ms"] == pytest.approx(10.0)
+    assert scores["timing_error_ms"] == pytest.approx(20.0, abs=0.5)
+
+
+def test_stored_r_peaks_follow_a_subset(tiny_set):
+    full = train.dataset_targets(tiny_set)["r_peaks_s"]
+    sub = train.dataset_targets(torch.utils.data.Subset(tiny_set, [3, 1]))["r_peaks_s"]
+    assert np.array_equal(sub[0], full[3]) and np.array_equal(sub[1], full[1])
+
+
+# --------------------------------------------------------------------------- the book's data set
+
+
+@pytest.fixture
+def fake_generator(tiny_root, monkeypatch):
+    """generate_dataset replaced by a copy of the tiny set; records the folders it wrote."""
+    calls = []
+
+    def fake(root, size, preset, seed, progress, **kwargs):
+        calls.append(root)
+        assert not root.exists() and root.name.startswith(".")  # a hidden temporary sibling
+        shutil.copytree(tiny_root, root)
+
+    monkeypatch.setattr(data, "generate_dataset", fake)
+    return calls
+
+
+def _stamp(seed=0):
+    return {"size": "small", "preset": "lite", "seed": seed, "fingerprint": train.generator_fingerprint()}
+
+
+def test_book_dataset_generates_once_then_reuses(tmp_path, fake_generator, monkeypatch):
+    monkeypatch.setenv("RADARODE_DATA", str(tmp_path / "cache"))
+    first = train.book_dataset()
+    assert first == tmp_path / "cache" / "lite_small_seed0"
+    assert len(data.SegmentDataset(first)) == 6
+    assert json.loads((first / "book_dataset.json").read_text()) == _stamp()
+    assert train.book_dataset() == first
+    assert len(fake_generator) == 1
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["lite_small_seed0"]  # no temporary left
+
+
+def test_book_dataset_regenerates_a_copy_made_by_other_code(tmp_path, fake_generator, tiny_root):
+    final = tmp_path / "lite_small_seed0"
+    shutil.copytree(tiny_root, final)
+    (final / "book_dataset.json").write_text(json.dumps({**_stamp(), "fingerprint": "older"}))
+    (final / "stale").write_text("")
+    assert train.book_dataset(root=tmp_path) == final
+    assert len(fake_generator) == 1 and not (final / "stale").exists()
+    assert json.loads((final / "book_dataset.json").read_text()) == _stamp()
+    assert [p.name for p in tmp_path.iterdir()] == ["lite_small_seed0"]
+
+
+def test_book_dataset_uses_the_winner_of_a_race(tmp_path, fake_generator, tiny_root, monkeypatch):
+    final = tmp_path / "lite_small_seed0"
+    real_fake = data.generate_dataset
+
+    def slow_loser(root, **kwargs):
+        real_fake(root, **kwargs)
+        shutil.copytree(tiny_root, final)  # another process finished first
+        (final / "book_dataset.json").write_text(json.dumps(_stamp()))
+        (final / "winner").write_text("")
+
+    monkeypatch.setattr(data, "generate_dataset", slow_loser)
+    assert train.book_dataset(root=tmp_path) == final
+    assert (final / "winner").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["lite_small_seed0"]
+
+
+def test_book_dataset_rejects_bad_arguments_and_foreign_folders(tmp_path, fake_generator):
+    with pytest.raises(ValueError, match="size"):
+        train.book_dataset(size="huge", root=tmp_path)
+    with pytest.raises(ValueError, match="seed"):
+        train.book_dataset(seed=-1, root=tmp_path)
+    with pytest.raises(ValueError, match="preset"):
+        train.book_dataset(preset="tiny", root=tmp_path)
+    (tmp_path / "lite_small_seed1").mkdir()
+    (tmp_path / "lite_small_seed1" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="dataset.json"):
+        train.book_dataset(seed=1, root=tmp_path)
+    assert (tmp_path / "lite_small_seed1" / "notes.txt").exists()
+    assert fake_generator == []
+
+
+def test_fingerprint_follows_the_generator_code(monkeypatch, tmp_path):
+    from radarode_lite import signals
+
+    before = train.generator_fingerprint()
+    assert before == train.generator_fingerprint() and len(before) == 16
+    edited = tmp_path / "signals.py"
+    edited.write_bytes(open(signals.__file__, "rb").read() + b"\n# edited\n")
+    monkeypatch.setattr(signals, "__file__", str(edited))
+    assert train.generator_fingerprint() != before
