@@ -61,6 +61,7 @@ import torch
 from scipy import signal as sps
 
 from radarode_lite import __version__, signals, timefreq
+from radarode_lite._checks import finite_array
 
 __all__ = [
     "FS",
@@ -188,10 +189,10 @@ def save_mmecg_mat(path, rcg, ecg, subject_id, age, gender, physistatus, format=
     The path written, as a :class:`~pathlib.Path`.
     """
     path = Path(path)
-    rcg = _finite_array(rcg, "rcg")
+    rcg = finite_array(rcg, "rcg")
     if rcg.ndim != 2:
         raise ValueError(f"rcg must be 2-D (samples, channels), got shape {rcg.shape}")
-    ecg = _finite_array(ecg, "ecg")
+    ecg = finite_array(ecg, "ecg")
     if ecg.ndim == 2 and 1 in ecg.shape:
         ecg = ecg.ravel()
     if ecg.ndim != 1:
@@ -314,7 +315,7 @@ def detect_r_peaks(ecg, fs=FS, min_rr_s=0.3, band_hz=(5.0, 30.0), threshold=0.4,
     -------
     (K,) float64 R-peak times in s, increasing.
     """
-    x = _finite_array(ecg, "ecg")
+    x = finite_array(ecg, "ecg")
     if x.ndim != 1:
         raise ValueError(f"ecg must be 1-D (samples,), got shape {x.shape}")
     fs = _positive(fs, "fs")
@@ -377,7 +378,7 @@ def shape_target(ecg, r_peak_s, next_r_peak_s, fs=FS, n_samples=SHAPE_SAMPLES, r
     -------
     (n_samples,) float32 with minimum 0 and maximum 1.
     """
-    x = _finite_array(ecg, "ecg")
+    x = finite_array(ecg, "ecg")
     if x.ndim != 1:
         raise ValueError(f"ecg must be 1-D (samples,), got shape {x.shape}")
     fs = _positive(fs, "fs")
@@ -426,7 +427,7 @@ def anchor_heatmap(r_peaks_s, start_s=0.0, n_samples=800, fs=FS, sigma_samples=A
     -------
     (n_samples,) float32 in [0, 1].
     """
-    peaks = _finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
+    peaks = finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
     start_s = _real(start_s, "start_s")
     n_samples = _non_negative_int(n_samples, "n_samples")
     fs = _positive(fs, "fs")
@@ -461,8 +462,8 @@ def window_targets(ecg, r_peaks_s, start_s, fs=FS, window_s=WINDOW_S) -> dict | 
     (window_s fs,) float32 mV, ``beat`` (index into ``r_peaks_s``), ``r_peaks_s`` (R peaks in
     the window, s from its start) and ``cycle_s`` (cycle start and end, s from the window start).
     """
-    x = _finite_array(ecg, "ecg")
-    peaks = _finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
+    x = finite_array(ecg, "ecg")
+    peaks = finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
     if np.any(np.diff(peaks) <= 0):
         raise ValueError("r_peaks_s must be strictly increasing")
     fs = _positive(fs, "fs")
@@ -523,7 +524,7 @@ def add_radar_noise(rcg, snr_db, fs=FS, rng=None) -> np.ndarray:
     -------
     (N, C) float64, ``rcg`` plus the noise.
     """
-    rcg = _finite_array(rcg, "rcg")
+    rcg = finite_array(rcg, "rcg")
     if rcg.ndim != 2:
         raise ValueError(f"rcg must be 2-D (samples, channels), got shape {rcg.shape}")
     cardiac = _cardiac_part(rcg, _positive(fs, "fs"), axis=0)
@@ -609,10 +610,10 @@ def segment_recording(rcg, ecg, fs=FS, preset="lite", r_peaks_s=None, window_s=W
     -------
     :class:`Segments`.
     """
-    rcg = _finite_array(rcg, "rcg")
+    rcg = finite_array(rcg, "rcg")
     if rcg.ndim != 2:
         raise ValueError(f"rcg must be 2-D (samples, channels), got shape {rcg.shape}")
-    ecg = _finite_array(ecg, "ecg")
+    ecg = finite_array(ecg, "ecg")
     if ecg.ndim != 1:
         raise ValueError(f"ecg must be 1-D (samples,), got shape {ecg.shape}")
     if ecg.shape[0] != rcg.shape[0]:
@@ -633,7 +634,7 @@ def segment_recording(rcg, ecg, fs=FS, preset="lite", r_peaks_s=None, window_s=W
     if r_peaks_s is None:
         peaks = detect_r_peaks(ecg, fs)
     else:
-        peaks = _finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
+        peaks = finite_array(r_peaks_s, "r_peaks_s", allow_empty=True).ravel()
     if np.any(np.diff(peaks) <= 0):
         raise ValueError("r_peaks_s must be strictly increasing")
     abrupt = _check_abrupt(abrupt, window_s)
@@ -1247,18 +1248,6 @@ def _python_value(value):
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
-
-
-def _finite_array(x, name, allow_empty=False) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from exc
-    if arr.size == 0 and not allow_empty:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-    return arr
 
 
 def _real(value, name) -> float:

@@ -36,6 +36,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import signal as sps
 
+from radarode_lite._checks import finite_array
+
 #: Sampling rate of the radar phase and the reference ECG, as in MMECG (Hz).
 FS = 200.0
 #: Carrier frequency of the FMCW radar (Hz) and its wavelength (m), about 3.89 mm.
@@ -439,7 +441,7 @@ def radar_phase(x_m, wavelength_m=WAVELENGTH_M):
     x_m : array or float, displacement in m (finite).
     wavelength_m : m, > 0.
     """
-    x = _finite_array(x_m, "x_m", allow_empty=True)
+    x = finite_array(x_m, "x_m", allow_empty=True)
     wavelength_m = _positive(wavelength_m, "wavelength_m")
     return 4 * np.pi * x / wavelength_m
 
@@ -472,7 +474,7 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     -------
     phase : (n_channels, N) rad (and the dict with ``return_params``).
     """
-    x = _finite_array(displacement_m, "displacement_m")
+    x = finite_array(displacement_m, "displacement_m")
     if x.ndim != 1:
         raise ValueError(f"displacement_m must be 1-D (N,), got shape {x.shape}")
     fs = _positive(fs, "fs")
@@ -532,7 +534,7 @@ def add_constant_noise(x, snr_db, rng=None, axis=-1):
     -------
     A new array, x + noise.
     """
-    x = _finite_array(x, "x")
+    x = finite_array(x, "x")
     snr_db = _finite(snr_db, "snr_db")
     axis = _axis(axis, x)
     rng = _as_rng(rng)
@@ -567,7 +569,7 @@ def add_abrupt_noise(x, fs, duration_s, snr_db, rng=None, start_s=None, axis=-1)
     -------
     A new array, x with the burst added.
     """
-    x = _finite_array(x, "x")
+    x = finite_array(x, "x")
     fs = _positive(fs, "fs")
     duration_s = _positive(duration_s, "duration_s")
     snr_db = _finite(snr_db, "snr_db")
@@ -728,18 +730,6 @@ def _non_negative(value, name):
     return value
 
 
-def _finite_array(x, name, allow_empty=False):
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from exc
-    if arr.size == 0 and not allow_empty:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
-    return arr
-
-
 def _axis(axis, x):
     if isinstance(axis, bool) or not isinstance(axis, Integral):
         raise TypeError(f"axis must be an int, got {axis!r}")
@@ -751,7 +741,7 @@ def _axis(axis, x):
 def _morphology(morphology):
     if morphology is None:
         return ECGSYN_MORPHOLOGY.copy()
-    m = _finite_array(morphology, "morphology")
+    m = finite_array(morphology, "morphology")
     if m.shape != (15,):
         raise ValueError(f"morphology must have shape (15,) (a, b, theta) for P, Q, R, S, T, got {m.shape}")
     if np.any(m[1::3] <= 0):

@@ -14,54 +14,7 @@ imported when a gradient method first needs it, or explicitly
 (``from radarode_lite.mtl import functional``), like ``toy``.
 """
 
-from .methods import (
-    EGA,
-    EW,
-    GLS,
-    DWA,
-    METHODS,
-    RLW,
-    STCH,
-    UW,
-    AlignedMTL,
-    CAGrad,
-    GradDrop,
-    GradientMethod,
-    GradNorm,
-    GradVac,
-    IMTL,
-    LossBalancingMethod,
-    MGDA,
-    MoCo,
-    MTLMethod,
-    NashMTL,
-    PCGrad,
-    get_method,
-    task_gradients,
-)
+from . import methods as _methods
+from .methods import *  # noqa: F401,F403 (exactly the names in methods.__all__)
 
-__all__ = [
-    "MTLMethod",
-    "LossBalancingMethod",
-    "GradientMethod",
-    "EW",
-    "UW",
-    "GLS",
-    "DWA",
-    "STCH",
-    "RLW",
-    "GradNorm",
-    "PCGrad",
-    "GradDrop",
-    "GradVac",
-    "CAGrad",
-    "MGDA",
-    "IMTL",
-    "NashMTL",
-    "MoCo",
-    "AlignedMTL",
-    "EGA",
-    "METHODS",
-    "get_method",
-    "task_gradients",
-]
+__all__ = list(_methods.__all__)
