@@ -1,0 +1,415 @@
+"""Train radarODE-MTL (or one of its tasks) once and store the model and its metrics (chapters 12-14).
+
+    python data_scripts/train.py --method ega --preset lite --data book:default --seed 0 \\
+        --epochs 30 --device cpu --out results/runs/ega_seed0
+    python data_scripts/train.py --method ew --data path/to/segments --out results/runs/ew
+    python data_scripts/train.py --tasks shape --data book:small --out results/runs/shape_only
+    python data_scripts/train.py --data book:default --noise snr:-3 --out results/runs/snr-3
+    python data_scripts/train.py --smoke --out /tmp/smoke          # tiny check, a few seconds
+
+``--data`` is a folder written by ``generate_data.py`` or ``convert_mmecg.py``, or
+``book:small`` / ``book:default``, the book's synthetic data sets, generated on first use into
+the cache folder (``$RADARODE_DATA`` or ``~/.cache/radarode_lite``). The data set is split by
+subject (``radarode_lite.data.subject_split``); the network is trained on the training
+subjects with ``radarode_lite.train.train`` and any method of ``radarode_lite.mtl`` (one task:
+``train_single_task``) and evaluated on the held-out subjects with ``radarode_lite.train.evaluate``.
+
+``--noise`` (book data sets only) names a noise condition of the robustness study, applied to
+the radar channels of every recording (training and test subjects alike):
+
+- ``clean``                   no noise (default);
+- ``snr:DB``                  constant white noise at DB dB relative to each channel's cardiac
+                              part (Table III of the paper: 6, 3, 0, -1, -2, -3 dB);
+- ``abrupt:DB:SECONDS[:FRACTION]``  one burst of SECONDS s at DB dB in FRACTION (default 0.2)
+                              of the segments (Table V: 0 dB mild, -9 dB extensive; 1-3 s).
+
+The noisy copy is generated once into the cache folder, next to the clean one, and reused.
+
+Written into ``--out`` (atomically, each file appears complete or not at all):
+
+- ``metrics.json``: the held-out metrics of ``evaluate``, the per-epoch losses and task
+  weights, the configuration, the seed, the command line, the git commit, the wall time, the
+  machine (platform, CPU count, torch version) and a UTC timestamp;
+- ``model.pt``: ``{"state_dict", "config", "format"}``, loadable with
+  ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"])``.
+
+The last line printed is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+#: Version of the layout of ``model.pt`` and ``metrics.json``.
+FORMAT = 1
+
+#: Default fraction of segments that get a burst in an ``abrupt:...`` noise condition.
+ABRUPT_FRACTION = 0.2
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from radarode_lite import timefreq, train
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder of the run (created); receives metrics.json and model.pt")
+    parser.add_argument("--data", default=None,
+                        help="data set folder, or book:small / book:default (generated on first use); "
+                             "not needed with --smoke")  # fmt: skip
+    parser.add_argument("--method", default=None,
+                        help="multi-task method (radarode_lite.mtl.METHODS), e.g. ew, dwa, ega; "
+                             "default ega for several tasks, ew (the only choice) for one")  # fmt: skip
+    parser.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="hyper-parameter of the method, e.g. temperature=1.0 or "
+                             "gradients=representation (repeatable; VALUE read as JSON if it parses)")  # fmt: skip
+    parser.add_argument("--tasks", nargs="+", default=list(train.TASKS), choices=list(train.TASKS),
+                        help="tasks to train: all three (radarODE-MTL) or one (single-task baseline)")  # fmt: skip
+    parser.add_argument("--preset", default="lite", choices=sorted(timefreq.PRESETS),
+                        help="spectrogram and network size: lite (8 x 32 x 120, CPU) "
+                             "or paper (50 x 71 x 120)")  # fmt: skip
+    parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
+    parser.add_argument("--noise", default="clean",
+                        help="noise condition (book data sets only): clean, snr:DB "
+                             "or abrupt:DB:SECONDS[:FRACTION]")  # fmt: skip
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set (>= 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order (>= 0)")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
+    parser.add_argument("--batch-size", type=int, default=32, help="segments per step")
+    parser.add_argument("--optimizer", default="adam", choices=list(train.OPTIMIZERS), help="optimiser")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 1e-2 SGD)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty of the optimiser")
+    parser.add_argument("--test-subjects", type=int, nargs="+", default=[1], metavar="N_OR_IDS",
+                        help="one number: how many subjects to hold out (drawn with --split-seed); "
+                             "several numbers, or --test-ids: the subject ids to hold out")  # fmt: skip
+    parser.add_argument("--test-ids", action="store_true",
+                        help="read --test-subjects as subject ids even when only one is given")  # fmt: skip
+    parser.add_argument("--val-subjects", type=int, default=0, help="subjects held out for validation losses")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the subject split")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:0 ...")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny run for CI: 2 subjects x 6 s of synthetic data in a temporary folder, "
+                             "1 epoch (ignores --data, --noise and --epochs)")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar over the epochs")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        summary = run(args, argv)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
+def run(args, argv) -> dict:
+    """Train and evaluate as ``args`` say; write ``metrics.json`` and ``model.pt``; return a summary."""
+    import torch
+
+    from radarode_lite import data, train
+    from radarode_lite.models import RadarODEMTL
+    from radarode_lite.mtl import get_method
+
+    began = time.perf_counter()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, but {str(out)!r} is a file")
+    if not args.overwrite and any((out / name).exists() for name in ("metrics.json", "model.pt")):
+        raise FileExistsError(f"{str(out)!r} already holds a run; pass --overwrite to replace it")
+    for name in ("seed", "data_seed", "split_seed", "val_subjects"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    tasks = tuple(args.tasks)
+    if len(set(tasks)) != len(tasks):
+        raise ValueError(f"--tasks must not repeat, got {list(tasks)}")
+    method_kwargs = parse_method_options(args.method_option)
+    method = args.method if args.method is not None else ("ega" if len(tasks) > 1 else "ew")
+    get_method(method, len(tasks), **method_kwargs)  # fails early on a bad name or option
+    if len(tasks) == 1 and (method.lower() != "ew" or method_kwargs):
+        raise ValueError(f"a single task trains on its own loss alone: --method must be ew with --tasks {tasks[0]}, "
+                         f"and --method-option is not used, got --method {method!r}")  # fmt: skip
+    noise = parse_noise(args.noise)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device} asked for, but CUDA is not available here")
+    if len(args.test_subjects) == 1 and not args.test_ids:
+        test_spec = args.test_subjects[0]
+        if test_spec < 1:
+            raise ValueError(f"--test-subjects must hold out at least 1 subject, got {test_spec}")
+    else:
+        test_spec = sorted(set(args.test_subjects))
+    epochs = 1 if args.smoke else args.epochs
+
+    with tempfile.TemporaryDirectory(prefix="radarode-smoke-") as scratch:
+        if args.smoke:
+            root = Path(scratch) / "data"
+            data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, preset=args.preset,
+                                  seed=args.data_seed, progress=False, save_mat=False)  # fmt: skip
+            data_name, noise = "smoke", {"name": "clean"}
+        else:
+            root, data_name = resolve_data(args.data, args.preset, args.data_seed, noise)
+        split = data.subject_split(root, test_subjects=test_spec, val_subjects=args.val_subjects,
+                                   seed=args.split_seed, preset=args.preset)  # fmt: skip
+        if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads
+            torch.set_num_threads(args.threads)
+        model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed).to(device)
+        train_began = time.perf_counter()
+        common = dict(epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                      weight_decay=args.weight_decay, seed=args.seed, val_set=split["val"],
+                      progress=args.progress)  # fmt: skip
+        if len(tasks) == 1:
+            history = train.train_single_task(model, split["train"], tasks[0], **common)
+        else:
+            history = train.train(model, split["train"], tasks=tasks, method=method,
+                                  method_kwargs=method_kwargs or None, **common)  # fmt: skip
+        train_s = time.perf_counter() - train_began
+        held_out = train.evaluate(model, split["test"], tasks=tasks)
+        n_train, n_test = len(split["train"]), len(split["test"])
+        subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
+
+    config = {
+        "method": history.method,
+        "method_kwargs": method_kwargs,
+        "tasks": list(tasks),
+        "preset": model.preset.name,
+        "use_ode": model.use_ode,
+        "data": data_name,
+        "data_root": None if args.smoke else str(root),
+        "data_seed": args.data_seed,
+        "noise": noise,
+        "seed": args.seed,
+        "epochs": epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "split_seed": args.split_seed,
+        "train_subjects": subjects["train"],
+        "val_subjects": subjects["val"],
+        "test_subjects": subjects["test"],
+        "n_train_segments": n_train,
+        "n_test_segments": n_test,
+        "device": str(device),
+        "smoke": bool(args.smoke),
+    }
+    wall_s = time.perf_counter() - began
+    record = {
+        "format": FORMAT,
+        "metrics": _json_safe(held_out),
+        "history": _json_safe(history.to_dict()),
+        "config": config,
+        "seed": args.seed,
+        "command": "python data_scripts/train.py " + shlex.join(argv),
+        "git_commit": git_commit(),
+        "wall_s": round(wall_s, 2),
+        "train_s": round(train_s, 2),
+        "machine": machine_info(),
+        "timestamp_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "parameters": model.count_parameters(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    checkpoint = {"format": FORMAT, "config": config, "state_dict": state}
+    _atomic_save(out / "model.pt", lambda path: torch.save(checkpoint, path))
+    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    _atomic_save(out / "metrics.json", lambda path: Path(path).write_text(text))
+    final = {t: round(v[-1], 5) for t, v in history.train_loss.items()}
+    return {"out": str(out), "method": history.method, "epochs": epochs, "final_train_loss": final,
+            "metrics": {k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else None)
+                        for k, v in held_out.items()},
+            "wall_s": round(wall_s, 1), "seed": args.seed}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Pieces
+# ---------------------------------------------------------------------------------------
+
+
+def parse_method_options(options) -> dict:
+    """``KEY=VALUE`` strings to keyword arguments: ``["temperature=1.0", "gradients=representation"]``
+    -> ``{"temperature": 1.0, "gradients": "representation"}``."""
+    out = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--method-option must look like KEY=VALUE, got {option!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def parse_noise(name) -> dict:
+    """A noise condition by name (see the module docstring) as a dict for ``generate_dataset``.
+
+    ``clean`` -> ``{"name": "clean"}``; ``snr:-3`` -> ``{"name": "snr:-3", "snr_db": -3.0}``;
+    ``abrupt:-9:2`` -> ``{"name": ..., "abrupt": [0.2, -9.0, [2.0, 2.0]]}``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"noise must be a string, got {type(name).__name__}")
+    parts = name.strip().lower().split(":")
+    try:
+        numbers = [float(p) for p in parts[1:]]
+    except ValueError:
+        numbers = None
+    if parts == ["clean"]:
+        return {"name": "clean"}
+    if parts[0] == "snr" and numbers is not None and len(numbers) == 1 and math.isfinite(numbers[0]):
+        return {"name": name, "snr_db": numbers[0]}
+    if parts[0] == "abrupt" and numbers is not None and len(numbers) in (2, 3) and all(map(math.isfinite, numbers)):
+        snr_db, seconds = numbers[:2]
+        fraction = numbers[2] if len(numbers) == 3 else ABRUPT_FRACTION
+        if not 0.0 < seconds <= 4.0 or not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"noise {name!r}: the burst must last 0-4 s and the fraction lie in [0, 1]")
+        return {"name": name, "abrupt": [fraction, snr_db, [seconds, seconds]]}
+    raise ValueError(f"noise must be 'clean', 'snr:DB' or 'abrupt:DB:SECONDS[:FRACTION]', got {name!r}")
+
+
+def resolve_data(spec, preset, data_seed, noise) -> tuple[Path, str]:
+    """Folder of the data named by ``--data`` (generating a book data set if needed) and its name."""
+    from radarode_lite import data, train
+
+    if spec is None:
+        raise ValueError("--data is required (a data set folder, book:small or book:default) unless --smoke")
+    if spec.startswith("book:"):
+        size = spec.split(":", 1)[1]
+        if size not in data.SIZES:
+            raise ValueError(f"--data book:SIZE takes a size of {tuple(data.SIZES)}, got {spec!r}")
+        if noise["name"] == "clean":
+            return train.book_dataset(size, preset=preset, seed=data_seed), spec
+        return noisy_book_dataset(size, preset, data_seed, noise), spec
+    root = Path(spec).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:small / book:default")
+    if noise["name"] != "clean":
+        raise ValueError("--noise applies to the book data sets only; add noise to a folder with generate_data.py")
+    return root, str(root)
+
+
+def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
+    """A book data set with a noise condition, generated once into the cache folder and reused.
+
+    Same subjects and signals as ``book:SIZE`` (the generator draws the noise from its own
+    random streams), plus the noise of ``noise``. The copy is generated into a hidden folder
+    and renamed into place when complete; a stamp records the arguments and the generator's
+    code fingerprint, and a copy with another stamp is regenerated.
+    """
+    import shutil
+
+    from radarode_lite import data, timefreq, train
+
+    preset = timefreq.get_preset(preset).name
+    tag = noise["name"].replace(":", "_")
+    final = train.default_cache_dir() / f"{preset}_{size}_seed{data_seed}_{tag}"
+    stamp = {"size": size, "preset": preset, "seed": data_seed, "noise": noise,
+             "fingerprint": train.generator_fingerprint()}  # fmt: skip
+    if _read_json(final / "noise_stamp.json") == stamp:
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        abrupt = noise.get("abrupt")
+        data.generate_dataset(tmp, size=size, preset=preset, seed=data_seed, snr_db=noise.get("snr_db"),
+                              abrupt=None if abrupt is None else (abrupt[0], abrupt[1], tuple(abrupt[2])),
+                              save_mat=False, progress=False)  # fmt: skip
+        (tmp / "noise_stamp.json").write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+        if _read_json(final / "noise_stamp.json") != stamp:
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def git_commit() -> str:
+    """``git rev-parse HEAD`` of the repository, or ``"unknown"``."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else "unknown"
+
+
+def machine_info() -> dict:
+    """Platform, Python, CPU count and library versions of this machine."""
+    import numpy as np
+    import torch
+
+    from radarode_lite import __version__
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "radarode_lite": __version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def _atomic_save(path: Path, write) -> None:
+    """Call ``write(temporary path)`` and rename the result to ``path``: all or nothing."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _json_safe(value):
+    """NaN and infinities -> None (JSON has no NaN), recursively; numpy scalars -> Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Tests of data_scripts/train.py: one training run from the command line, its files and metadata."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from radarode_lite import train
+from radarode_lite.models import RadarODEMTL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("train_cli", ROOT / "data_scripts" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cli = _script()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One ``--smoke`` run (tiny synthetic data, 1 epoch), shared by the tests that read its files."""
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    argv = ["--smoke", "--out", str(out), "--seed", "3", "--threads", "1"]
+    status = cli.main(argv)
+    return status, out, argv
+
+
+def test_smoke_run_writes_exactly_the_two_files(smoke_run):
+    status, out, _ = smoke_run
+    assert status == 0
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.pt"]  # no temporary leftovers
+
+
+def test_metrics_json_holds_the_metrics_and_the_metadata(smoke_run):
+    _, out, argv = smoke_run
+    record = json.loads((out / "metrics.json").read_text())
+    # Held-out metrics: every key of evaluate() for the three tasks.
+    expected = {k for keys in train.METRIC_KEYS.values() for k in keys} | {"n_segments"}
+    assert set(record["metrics"]) == expected
+    assert record["metrics"]["n_segments"] == record["config"]["n_test_segments"] > 0
+    assert 0.0 <= record["metrics"]["mdr_pct"] <= 100.0
+    # Per-epoch losses of the one smoke epoch, per task, finite and positive.
+    history = record["history"]
+    assert history["tasks"] == ["shape", "anchor", "ppi"] and history["method"] == "ega"
+    for task in history["tasks"]:
+        assert len(history["train_loss"][task]) == 1 and history["train_loss"][task][0] > 0
+    # Configuration: the subjects of the split are disjoint.
+    config = record["config"]
+    assert config["smoke"] is True and config["epochs"] == 1 and config["seed"] == 3 == record["seed"]
+    assert config["test_subjects"] and not set(config["test_subjects"]) & set(config["train_subjects"])
+    # Provenance.
+    assert record["command"].endswith(" ".join(argv)) and "data_scripts/train.py" in record["command"]
+    assert record["git_commit"] == "unknown" or re.fullmatch(r"[0-9a-f]{40}", record["git_commit"])
+    assert record["wall_s"] > 0 and record["train_s"] <= record["wall_s"]
+    machine = record["machine"]
+    assert machine["cpu_count"] == os.cpu_count() and machine["torch"] == torch.__version__
+    assert isinstance(machine["platform"], str) and machine["platform"]
+    utc = datetime.timezone.utc
+    stamp = datetime.datetime.strptime(record["timestamp_utc"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=utc)
+    assert abs((datetime.datetime.now(utc) - stamp).total_seconds()) < 3600
+
+
+def test_model_pt_loads_safely_and_holds_trained_weights(smoke_run):
+    _, out, _ = smoke_run
+    checkpoint = torch.load(out / "model.pt", weights_only=True)  # plain tensors and built-in types only
+    config = checkpoint["config"]
+    model = RadarODEMTL(config["preset"], use_ode=config["use_ode"])
+    model.load_state_dict(checkpoint["state_dict"])  # strict: every parameter present, shapes right
+    initial = RadarODEMTL(config["preset"], use_ode=config["use_ode"], seed=config["seed"]).state_dict()
+    changed = [k for k, v in checkpoint["state_dict"].items() if not torch.equal(v, initial[k])]
+    assert any(k.startswith("backbone.") for k in changed)  # one epoch of training moved the weights
+    assert json.loads((out / "metrics.json").read_text())["config"] == config
+
+
+def test_an_existing_run_is_not_overwritten_without_the_flag(smoke_run, capsys):
+    _, out, _ = smoke_run
+    before = (out / "metrics.json").read_bytes()
+    assert cli.main(["--smoke", "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "metrics.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--data", "no/such/folder"], "--data"),
+        ([], "--data is required"),
+        (["--data", "book:huge"], "book:SIZE"),
+        (["--smoke", "--tasks", "shape", "--method", "ega"], "--method must be ew"),
+        (["--smoke", "--method", "nonsense"], "unknown MTL method"),
+        (["--smoke", "--epochs", "0"], "--epochs"),
+        (["--smoke", "--noise", "snr:loud"], "noise"),
+        (["--smoke", "--method-option", "temperature"], "KEY=VALUE"),
+    ],
+)
+def test_bad_arguments_fail_early_with_a_clear_message(tmp_path, capsys, extra, message):
+    out = tmp_path / "run"
+    assert cli.main(["--out", str(out)] + extra) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()  # nothing trained, nothing written
+
+
+def test_noise_conditions_parse_to_generator_arguments():
+    assert cli.parse_noise("clean") == {"name": "clean"}
+    assert cli.parse_noise("snr:-3") == {"name": "snr:-3", "snr_db": -3.0}
+    assert cli.parse_noise("abrupt:-9:2") == {"name": "abrupt:-9:2", "abrupt": [cli.ABRUPT_FRACTION, -9.0, [2.0, 2.0]]}
+    assert cli.parse_noise("abrupt:0:1:0.5")["abrupt"] == [0.5, 0.0, [1.0, 1.0]]
+    for bad in ("noisy", "snr", "snr:1:2", "abrupt:0", "abrupt:0:9", "abrupt:0:1:2", "snr:nan"):
+        with pytest.raises(ValueError, match="noise"):
+            cli.parse_noise(bad)
+
+
+def test_method_options_are_read_as_json_when_they_parse():
+    options = cli.parse_method_options(["temperature=0.5", "gradients=representation", "warmup-epoch=2"])
+    assert options == {"temperature": 0.5, "gradients": "representation", "warmup_epoch": 2}
