@@ -1,6 +1,7 @@
 """Benchmark the data engine: radar recording -> network-input segments, against real time (chapters 2, 4).
 
     python data_scripts/bench_data.py [--duration 60] [--channels 50] [--preset paper] [--repeats 1]
+                                      [--ssq-parallel {0,1}]
 
 Simulates one MMECG-like recording (``--duration`` s, ``--channels`` radar channels at 200 Hz)
 and turns it into 4-s segments of the preset's spectrogram input, as
@@ -16,6 +17,11 @@ times the three stages separately (simulation, SST, slicing) and the complete
 - ``realtime_factor_sst_slicing``: duration / (SST + slicing);
 - ``*_s`` wall times and ``*_cpu_s`` process CPU times (all threads). On a shared machine
   the wall times grow with the load (``load_average`` is printed); CPU times much less.
+- ``ssq_parallel``: ssqueezepy's ``SSQ_PARALLEL`` during the run (``--ssq-parallel`` sets it;
+  unset means ssqueezepy's default, parallel). Parallel kernels shorten the wall time when
+  cores are free and cost more CPU time.
+
+Target: ``realtime_factor`` >= 20 for the ``paper`` preset, 60 s x 50 channels, on 2 cores.
 """
 
 from __future__ import annotations
@@ -61,7 +67,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--preset", default="paper", choices=sorted(timefreq.PRESETS), help="spectrogram preset")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per stage (median)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated subject and recording")
+    parser.add_argument("--ssq-parallel", choices=["0", "1"], default=None,
+                        help="set SSQ_PARALLEL (ssqueezepy's threads); default: the environment's")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.ssq_parallel is not None:
+        os.environ["SSQ_PARALLEL"] = args.ssq_parallel
     preset = timefreq.get_preset(args.preset)
     if args.duration < preset.window_s or args.repeats < 1 or args.channels < preset.n_channels:
         parser.error(f"need --duration >= {preset.window_s}, --repeats >= 1, --channels >= {preset.n_channels}")
@@ -101,6 +111,7 @@ def main(argv=None) -> dict:
         "slicing_cpu_s": round(c_slice, 3),
         "segment_recording_cpu_s": round(c_engine, 3),
         "repeats": args.repeats,
+        "ssq_parallel": os.environ.get("SSQ_PARALLEL", "unset (parallel)"),
         "cpu_count": os.cpu_count(),
         "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),

@@ -30,7 +30,9 @@ ssqueezepy (Muradeli, ``ssq_cwt``) computes all three, with ``voices_per_octave 
 scales per octave as in MATLAB's ``wsst(x, fs, 'VoicesPerOctave', 10)`` that the authors'
 ``MMECG_to_SST.m`` calls. It compiles its kernels with numba on first use (a few seconds).
 This module keeps it on the CPU: the transform runs with ``SSQ_GPU=0`` whatever the
-environment says; ``SSQ_PARALLEL`` (default on) lets numba and the FFT use all cores.
+environment says; ``SSQ_PARALLEL`` (default on) lets numba and the FFT use all cores. On two
+idle cores that makes the transform about 1.5 times faster in wall time for about a quarter
+more CPU time; on a busy machine ``SSQ_PARALLEL=0`` (serial) can be the faster choice.
 
 Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchors`,
 :func:`get_preset`, :func:`select_channels`, :func:`spectrogram_frequencies`,
@@ -40,9 +42,12 @@ Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchor
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import os
 from dataclasses import dataclass
 from numbers import Integral, Real
+from types import MappingProxyType
 
 import numpy as np
 from scipy import signal as sps
@@ -76,6 +81,8 @@ MIN_SAMPLES = 32
 _WAVELET = "morlet"
 _MARGIN_OCTAVES = 1.0  # octaves of scales computed below the lowest kept frequency (their energy reaches up)
 _CHANNEL_BATCH = 2  # channels transformed together: vectorised, yet small enough for the cache
+_GEMM_BUDGET = 2**18  # multiply-adds per matrix product (OpenBLAS runs products this small on the calling thread)
+_PLAN_CACHE = 8  # signal lengths whose data-independent set-up (scales, wavelet, resampling) is kept
 
 
 @dataclass(frozen=True)
@@ -271,9 +278,10 @@ def spectrogram(x, fs, preset="paper"):
        (see :data:`PRESETS`), is kept and resampled to the preset's ``n_freqs`` log-spaced
        bins (:func:`spectrogram_frequencies`) by linear interpolation in log frequency,
        widened to a triangular average when bins are coarser than the SST rows;
-    4. time is resampled from ``fs`` = 200 Hz to ``frame_rate_hz`` = 30 Hz with
-       ``scipy.signal.resample_poly`` (up 3, down 20, anti-aliasing FIR; frame ``k`` is at
-       ``k / 30`` s) and clipped at 0, so that it stays a magnitude.
+    4. time is resampled from ``fs`` = 200 Hz to ``frame_rate_hz`` = 30 Hz as
+       ``scipy.signal.resample_poly`` does (up 3, down 20, its Kaiser-windowed anti-aliasing
+       FIR, zeros beyond the ends; frame ``k`` is at ``k / 30`` s) and clipped at 0, so that it
+       stays a magnitude.
 
     Call it on a whole recording and slice 120-frame windows from the result (what
     :mod:`radarode_lite.data` does): windows then share values where they overlap and have
@@ -281,7 +289,11 @@ def spectrogram(x, fs, preset="paper"):
     octave below ``f_min_hz`` are computed (the lower ones do not reach the kept band), in
     batches of channels, and recordings longer than about 35 s are padded by 4 wavelet widths
     instead of to a power of two: the kept rows equal those of :func:`sst` for shorter
-    signals and agree with them to about 2 % (relative norm) for longer ones.
+    signals and agree with them to about 2 % (relative norm) for longer ones. Everything that
+    depends only on the signal length (scales, the wavelet in the frequency domain, the
+    resampling filter as a polyphase matrix, the frequency weights) is computed once per
+    length and reused; time is resampled before the frequency axis is binned (both are
+    linear, so the order only changes float32 rounding).
 
     Parameters
     ----------
@@ -299,18 +311,14 @@ def spectrogram(x, fs, preset="paper"):
         raise ValueError(f"x must be 2-D (channels, samples), got shape {x.shape}")
     fs = _preset_fs(fs, p)
     x = select_channels(x, p.n_channels)
-    up, down = _frame_ratio(fs, p.frame_rate_hz)
-    out_f = spectrogram_frequencies(p)
-    n_frames = -(-x.shape[1] * up // down)
-    out = np.empty((x.shape[0], p.n_freqs, n_frames), dtype=np.float32)
     plan = _partial_sst_plan(x.shape[1], fs, p.f_min_hz * 2**-_MARGIN_OCTAVES)
-    weights = None
+    grid = _spectrogram_grid(x.shape[1], fs, p.f_min_hz, p.f_max_hz, p.n_freqs, p.frame_rate_hz)
+    out = np.empty((x.shape[0], p.n_freqs, grid["n_frames"]), dtype=np.float32)
     for start in range(0, x.shape[0], _CHANNEL_BATCH):
-        mag, freqs = _partial_sst(x[start : start + _CHANNEL_BATCH], fs, plan)
-        if weights is None:
-            weights = _log_frequency_weights(freqs, out_f)  # (F, n_rows)
-        binned = np.einsum("fr,crn->cfn", weights, mag, optimize=True)  # (c, F, N)
-        out[start : start + mag.shape[0]] = sps.resample_poly(binned, up, down, axis=-1)
+        Tx = _partial_sst_tx(x[start : start + _CHANNEL_BATCH], fs, plan)  # (c, M, N), highest frequency first
+        mag = np.abs(Tx[:, grid["rows"]])  # only the rows the bins use
+        frames = _resample_time(mag, grid["resampler"])  # (c, rows, n_frames): time first, it shrinks 6.7 x
+        _bin_frequencies(frames, grid["bins"], out=out[start : start + mag.shape[0]])  # (c, F, n_frames)
     np.maximum(out, 0.0, out=out)
     return out
 
@@ -331,7 +339,9 @@ def normalise_per_channel(S):
     S = S.astype(np.float32, copy=False)
     lo = S.min(axis=(1, 2), keepdims=True)
     span = S.max(axis=(1, 2), keepdims=True) - lo
-    return np.where(span > 0, (S - lo) / np.where(span > 0, span, 1), 0).astype(np.float32)
+    out = np.subtract(S, lo, dtype=np.float32)  # all zeros in a constant channel, whose span is 0
+    np.divide(out, np.where(span > 0, span, np.float32(1)), out=out)
+    return out
 
 
 def spectrogram_input(x, fs, preset="paper"):
@@ -355,8 +365,13 @@ def spectrogram_input(x, fs, preset="paper"):
 # ---------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=_PLAN_CACHE)
 def _partial_sst_plan(n, fs, f_low, voices_per_octave=10):
     """What :func:`_partial_sst` needs for signals of ``n`` samples: scales, frequencies, padding.
+
+    Cached per ``(n, fs, f_low, voices_per_octave)`` (read-only mapping and arrays): the same
+    plan, and the wavelet object that keeps its frequency-domain samples between calls, is
+    reused by every batch and every recording of that length.
 
     The frequency axis is the one :func:`sst` gives for ``n`` samples (log-spaced between the
     centre frequencies of the largest and smallest scale); only its rows from ``f_low`` up
@@ -384,18 +399,24 @@ def _partial_sst_plan(n, fs, f_low, voices_per_octave=10):
     pad = int(np.ceil(4 * kept_widest))
     length = next_fast_len(n + 2 * pad)
     own_padding = length < padded
-    return {
+    return MappingProxyType({
         "wavelet": wavelet,
-        "scales": scales[:m].astype(np.float32),
-        "ssq_freqs": full[first:].copy(),
+        "scales": _read_only(scales[:m].astype(np.float32)),
+        "ssq_freqs": _read_only(full[first:].copy()),
         "drop": 1 if first > 0 else 0,
         "pad": (pad, length - n - pad) if own_padding else None,
         "n": n,
-    }
+    })  # fmt: skip
 
 
 def _partial_sst(x, fs, plan):
-    """|SST| of ``x`` (c, N) at the plan's frequencies, ascending: (c, n_rows, N), (n_rows,) Hz.
+    """|SST| of ``x`` (c, N) at the plan's frequencies, ascending: (c, n_rows, N), (n_rows,) Hz."""
+    mag = np.abs(_partial_sst_tx(x, fs, plan)[..., ::-1, :])
+    return mag[..., plan["drop"] :, :], plan["ssq_freqs"][plan["drop"] :]
+
+
+def _partial_sst_tx(x, fs, plan):
+    """Complex SST of ``x`` (c, N) at all the plan's frequencies, highest first as ssqueezepy gives it: (c, M, N).
 
     ssqueezepy's two stages, ``cwt`` (with the derivative dW/db) and ``ssqueeze``, called
     separately so that the padding is cut off before squeezing, as ``ssq_cwt`` does.
@@ -410,13 +431,130 @@ def _partial_sst(x, fs, plan):
     with _cpu_only():
         Wx, scales, dWx = cwt(xp, plan["wavelet"], scales=plan["scales"], fs=fs, l1_norm=True, derivative=True,
                               padtype=padtype)  # fmt: skip
-        if lo or Wx.shape[-1] != n:
-            Wx = np.ascontiguousarray(Wx[..., lo : lo + n])
-            dWx = np.ascontiguousarray(dWx[..., lo : lo + n])
+        if lo or Wx.shape[-1] != n:  # views: ssqueezepy's kernels index them directly, no copy needed
+            Wx, dWx = Wx[..., lo : lo + n], dWx[..., lo : lo + n]
         Tx, _ = ssqueeze(Wx, None, plan["ssq_freqs"], scales, fs=fs, squeezing="sum", wavelet=plan["wavelet"],
                          gamma=10 * np.finfo(np.float32).eps, flipud=True, dWx=dWx, transform="cwt")  # fmt: skip
-    mag = np.abs(Tx[..., ::-1, :])
-    return mag[..., plan["drop"] :, :], plan["ssq_freqs"][plan["drop"] :]
+    return Tx
+
+
+@functools.lru_cache(maxsize=_PLAN_CACHE)
+def _spectrogram_grid(n, fs, f_min_hz, f_max_hz, n_freqs, frame_rate_hz):
+    """Data-independent part of :func:`spectrogram` for ``n`` samples: frame count, resampler, frequency weights."""
+    plan = _partial_sst_plan(n, fs, f_min_hz * 2**-_MARGIN_OCTAVES)
+    up, down = _frame_ratio(fs, frame_rate_hz)
+    freqs = plan["ssq_freqs"][plan["drop"] :]  # ascending
+    weights = _log_frequency_weights(freqs, np.geomspace(f_min_hz, f_max_hz, n_freqs))  # (F, n_rows)
+    used = np.flatnonzero(weights.any(axis=0))
+    lo, hi = int(used[0]), int(used[-1])  # ascending rows lo..hi carry weight
+    top = plan["ssq_freqs"].size - 1 - plan["drop"]  # ascending row a is row top - a of ssqueezepy's output
+    resampler = _polyphase_resampler(n, up, down)
+    return MappingProxyType({
+        "n_frames": resampler["n_out"],
+        "resampler": resampler,
+        "rows": slice(top - hi, top - lo + 1),
+        "bins": _sparse_rows(weights[:, lo : hi + 1][:, ::-1]),  # columns in ssqueezepy's (descending) order
+    })  # fmt: skip
+
+
+def _sparse_rows(weights):
+    """(F, R) weights with at most k non-zeros per row as ``(rows, coefs)``, both (k, F) (zero-padded)."""
+    k = max(1, int((weights != 0).sum(axis=1).max()))
+    order = np.argsort(weights == 0, axis=1, kind="stable")[:, :k]  # non-zero columns first, in ascending order
+    coefs = np.take_along_axis(weights, order, axis=1)
+    return _read_only(np.ascontiguousarray(order.T)), _read_only(np.ascontiguousarray(coefs.T.astype(np.float32)))
+
+
+def _bin_frequencies(frames, bins, out):
+    """``out[c] = weights @ frames[c]`` for (c, R, T) ``frames``, with the sparse weights of :func:`_sparse_rows`.
+
+    The weights have two to five non-zeros per row: gathering those rows costs far less than
+    a dense product, and stays on the calling thread.
+    """
+    rows, coefs = bins
+    np.multiply(frames[:, rows[0]], coefs[0][:, None], out=out)
+    for j in range(1, rows.shape[0]):
+        out += frames[:, rows[j]] * coefs[j][:, None]
+    return out
+
+
+def _polyphase_resampler(n, up, down):
+    """``scipy.signal.resample_poly(x, up, down)`` of ``n`` samples (default Kaiser window, zero padding) as matrices.
+
+    resample_poly computes ``y[m] = sum_k x[k] h[(m + P) down - k up]`` with its FIR ``h``
+    (``firwin(20 max(up, down) + 1, 1 / max(up, down), ('kaiser', 5))`` times ``up``, after
+    ``pre`` zeros) and ``P`` output samples dropped at the start. With ``m = up q + r`` and
+    ``k = down q + s`` the coefficient ``h[(r + P) down - s up]`` does not depend on ``q``:
+    cut the zero-padded input into blocks of ``down`` samples, and each block of ``up``
+    outputs is ``sum_b block[q + b] @ K[b]`` over ``n_taps`` (down, up) matrices ``K[b]``.
+    ``G = n_taps - 1`` consecutive blocks form a super-block; the ``G`` output blocks of
+    super-block ``j`` are ``X[j] @ main + X[j + 1][:tail] @ tail``, two matrix products of a
+    useful size.
+    """
+    g = math.gcd(up, down)
+    up, down = up // g, down // g
+    max_rate = max(up, down)
+    half_len = 10 * max_rate
+    h = sps.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * up
+    pre = down - half_len % down
+    drop = (half_len + pre) // down
+    h = np.concatenate([np.zeros(pre), h])
+    n_out = -(-n * up // down)
+    s_min = min(((r + drop) * down - h.size) // up + 1 for r in range(up))
+    s_max = max((r + drop) * down // up for r in range(up))
+    left = -(-max(0, -s_min) // down) * down  # zeros before the signal, a whole number of blocks
+    n_taps = -(-(s_max + left + 1) // down)  # input blocks each output block depends on
+    t = np.arange(n_taps * down)[:, None]  # row t <-> input offset s = t - left
+    idx = (np.arange(up)[None, :] + drop) * down - (t - left) * up
+    kernel = np.where((idx >= 0) & (idx < h.size), h[np.clip(idx, 0, h.size - 1)], 0.0).reshape(n_taps, down, up)
+    group = max(1, n_taps - 1)
+    big = np.zeros(((group + n_taps - 1) * down, group * up))  # [main; tail]
+    for q in range(group):  # output block q of a super-block reads input blocks q .. q + n_taps - 1
+        for b in range(n_taps):
+            big[(q + b) * down : (q + b + 1) * down, q * up : (q + 1) * up] = kernel[b]
+    n_groups = -(-n_out // (group * up))
+    return {
+        "main": _read_only(big[: group * down].astype(np.float32)),
+        "tail": _read_only(big[group * down :].astype(np.float32)),
+        "left": left,
+        "n_groups": n_groups,
+        "n_out": n_out,
+    }
+
+
+def _resample_time(x, resampler):
+    """``x`` (..., n) resampled along its last axis with a :func:`_polyphase_resampler`: (..., n_out) float32.
+
+    Every row is zero-padded to ``n_groups + 1`` super-blocks and all rows are laid end to end,
+    so that the products run over many super-blocks at once (the tail of a row's last
+    super-block reads the next row's first, an output that is dropped). The products are
+    split into pieces of at most :data:`_GEMM_BUDGET` multiply-adds: they stay in the cache and
+    on the calling thread (a multi-threaded BLAS keeps a second core busy waiting between calls).
+    """
+    main, tail = resampler["main"], resampler["tail"]
+    width, span = main.shape[0], tail.shape[0]  # samples per super-block, samples read from the next one
+    lead = x.shape[:-1]
+    per_row = resampler["n_groups"] + 1
+    used = min(x.shape[-1], per_row * width - resampler["left"])  # later samples reach no kept output
+    padded = np.zeros(lead + (per_row * width,), dtype=np.float32)
+    padded[..., resampler["left"] : resampler["left"] + used] = x[..., :used]
+    X = padded.reshape(-1, width)
+    acc = np.empty((X.shape[0], main.shape[1]), dtype=np.float32)
+    step = max(1, _GEMM_BUDGET // (width * main.shape[1]))
+    for s0 in range(0, X.shape[0], step):
+        s1 = min(s0 + step, X.shape[0])
+        np.matmul(X[s0:s1], main, out=acc[s0:s1])
+        if span:
+            s1 = min(s1, X.shape[0] - 1)
+            acc[s0:s1] += X[s0 + 1 : s1 + 1, :span] @ tail
+    n_rows = X.shape[0] // per_row
+    out = acc.reshape(n_rows, per_row, -1)[:, :-1].reshape(n_rows, -1)[:, : resampler["n_out"]]
+    return out.reshape(lead + (resampler["n_out"],))
+
+
+def _read_only(a):
+    a.flags.writeable = False
+    return a
 
 
 def _log_frequency_weights(src_hz, dst_hz):
