@@ -8,6 +8,8 @@ seed, with and without the ODE branch, timed side by side (alternating, after wa
 median of the repeats) on
 
 - a full training step: forward, sum of the three task losses, backward, SGD step;
+- a shape-task training step: the shape decoder trained as a single task (chapter 6): the
+  backbone and the shape decoder forward, shape loss, backward, SGD step on both;
 - a shape-decoder training step: the shared features computed once, then the shape
   decoder's forward, shape loss, backward and SGD step on the decoder's parameters only.
 
@@ -105,13 +107,21 @@ def time_ode_branch(repeats: int, seed: int, warmup: int = 3) -> dict:
         sum(task_losses(models[flag](x), batch).values()).backward()
         full_opt[flag].step()
 
+    def shape_task_step(flag):
+        full_opt[flag].zero_grad(set_to_none=True)
+        model = models[flag]
+        shape_loss(model.decoders["shape"](model.encode(x)), batch["shape"]).backward()
+        full_opt[flag].step()
+
     def decoder_step(flag):
         decoder_opt[flag].zero_grad(set_to_none=True)
         shape_loss(models[flag].decoders["shape"](features[flag]), batch["shape"]).backward()
         decoder_opt[flag].step()
 
     result = {"preset": "lite", "batch_size": BATCH, "target_ratio": 1.3}
-    for name, step in (("full_training_step", full_step), ("shape_decoder_step", decoder_step)):
+    steps = (("full_training_step", full_step), ("shape_task_training_step", shape_task_step),
+             ("shape_decoder_step", decoder_step))  # fmt: skip
+    for name, step in steps:
         wall = {True: [], False: []}
         cpu = {True: [], False: []}
         for i in range(warmup + repeats):
