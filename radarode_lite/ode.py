@@ -268,17 +268,17 @@ class _GaussianForcing(torch.autograd.Function):
     @staticmethod
     def forward(ctx, params, theta):
         a, b, th = params[:, 0::3, None], params[:, 1::3, None], params[:, 2::3, None]  # (B, 5, 1)
-        dtheta = torch.fmod(theta - th, 2.0 * math.pi)  # (B, 5, n)
+        dtheta = _phase_difference(theta, th)  # (B, 5, n)
         gauss = dtheta.square().mul_(-0.5 / b**2).clamp_(min=-_EXPONENT_FLOOR).exp_()
         ctx.save_for_backward(params, theta, dtheta, gauss)
-        return (dtheta * gauss).mul_(-a).sum(dim=1)
+        return torch.bmm(-a.transpose(1, 2), dtheta * gauss).squeeze(1)  # sum over the 5 waves
 
     @staticmethod
     def backward(ctx, grad_out):
         params, theta, dtheta, gauss = ctx.saved_tensors
         a, b = params[:, 0::3], params[:, 1::3]  # (B, 5)
         if torch.is_grad_enabled():  # create_graph: the same d and G, differentiable in params
-            dtheta = torch.fmod(theta - params[:, 2::3, None], 2.0 * math.pi)
+            dtheta = _phase_difference(theta, params[:, 2::3, None])
             gauss = torch.exp(torch.clamp(dtheta.square() * (-0.5 / b[:, :, None] ** 2), min=-_EXPONENT_FLOOR))
         w = gauss * grad_out[:, None, :]  # g G
         wd = w * dtheta  # g d G
@@ -289,6 +289,20 @@ class _GaussianForcing(torch.autograd.Function):
         grad_b = -a * sum_wd3 / b**3
         grad_theta = a * (sum_w - sum_wd2 / b**2)
         return torch.stack([grad_a, grad_b, grad_theta], dim=2).reshape(params.shape), None
+
+
+def _phase_difference(theta: torch.Tensor, theta_i: torch.Tensor) -> torch.Tensor:
+    """``fmod(theta - theta_i, 2 pi)`` as ECGSYN computes it, without the fmod when it is the identity.
+
+    The trajectory's angles lie in [-pi, pi]; when every theta_i lies strictly inside (-pi, pi)
+    the difference is strictly inside (-2 pi, 2 pi), where fmod returns its argument unchanged,
+    bit for bit. torch.fmod is the slowest operation of the solver on a CPU, so it is only
+    applied when some theta_i lies outside that range.
+    """
+    diff = theta - theta_i
+    if bool(theta_i.detach().abs().max() < math.pi):
+        return diff
+    return torch.fmod(diff, 2.0 * math.pi)
 
 
 @lru_cache(maxsize=8)
