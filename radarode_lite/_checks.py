@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 
@@ -16,3 +18,21 @@ def finite_array(x, name, allow_empty=False) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return arr
+
+
+def real_number(value, name) -> float:
+    """``value`` as a finite float; TypeError if not a real number (bools refused), ValueError if not finite."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def positive(value, name) -> float:
+    """``value`` as a finite float > 0, else a ValueError/TypeError naming ``name``."""
+    value = real_number(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value

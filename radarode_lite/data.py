@@ -53,7 +53,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field, replace
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,8 @@ from scipy import signal as sps
 
 from radarode_lite import __version__, signals, timefreq
 from radarode_lite._checks import finite_array
+from radarode_lite._checks import positive as _positive
+from radarode_lite._checks import real_number as _real
 
 __all__ = [
     "FS",
@@ -1248,22 +1250,6 @@ def _python_value(value):
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
-
-
-def _real(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _positive(value, name) -> float:
-    value = _real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _non_negative_int(value, name) -> int:

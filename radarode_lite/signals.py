@@ -31,12 +31,14 @@ radians, ECG in millivolts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy import signal as sps
 
 from radarode_lite._checks import finite_array
+from radarode_lite._checks import positive as _positive
+from radarode_lite._checks import real_number as _finite
 
 #: Sampling rate of the radar phase and the reference ECG, as in MMECG (Hz).
 FS = 200.0
@@ -705,22 +707,6 @@ def _as_rng(rng):
     if isinstance(rng, np.random.Generator):
         return rng
     raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
-
-
-def _finite(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _positive(value, name):
-    value = _finite(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _non_negative(value, name):

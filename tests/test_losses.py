@@ -7,13 +7,7 @@ from radarode_lite.losses import PPI_SIGMA, cycle_length_loss, soft_targets, tas
 from radarode_lite.models import TASKS
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small tensors: one thread is faster, and immune to a busy machine's thread contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_batch(batch=4, seed=0):
