@@ -1,0 +1,207 @@
+"""Run the book's experiment grids and store one results file per run (chapters 12 and 14).
+
+    python data_scripts/run_experiments.py --grid table2               # chapter 12, the lite grid
+    python data_scripts/run_experiments.py --grid table2 --workers 2   # two runs at a time
+    python data_scripts/run_experiments.py --grid table2 --only ega --seeds 0
+    python data_scripts/run_experiments.py --grid table2 --list        # the runs, nothing trained
+    python data_scripts/run_experiments.py --smoke --results /tmp/r    # tiny grid, a minute
+
+Grids:
+
+- ``table2``: Table II of Zhang et al. (IEEE TIM 2025) on the book's data set: the three
+  single-task baselines and radarODE-MTL trained with EW, UW, GLS, DWA, STCH, GradDrop,
+  GradVac, CAGrad, IMTL, MoCo, Aligned-MTL and EGA (T in 0.1, 0.5, 1.0, 1.5, 2.0; the
+  ``paper`` and ``official`` variants), each with every seed of ``--seeds``.
+- ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
+  script only forwards to it).
+
+Every run is one call of ``data_scripts/train.py`` in its own process (so that runs are
+independent and several can go side by side, one CPU thread each). Its ``metrics.json`` (the
+held-out metrics, the per-epoch losses and weights, the configuration, the seed, the command
+line that reproduces the run, the git commit, the wall time and the machine) is checked with
+:func:`radarode_lite.results.load_result` and stored as ``<results>/<grid>/<run>.json``; the
+model weights are not kept. The grid is resumable: a run whose results file exists is skipped,
+so an interrupted grid continues where it stopped (``--force`` re-runs).
+
+Lite grid protocol (what chapter 12 reports): the ``lite`` preset on ``book:default`` (6
+subjects x 4 statuses x 30 s; subject 1 held out), ``--epochs`` epochs of Adam (lr 1e-3,
+batch 32), the gradient methods on the gradient with respect to the shared representation
+(``gradients=representation``, the cheap form the radarODE-MTL code uses too), EGA's warm-up
+epoch ``min(4, epochs // 4)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[1]
+_TRAIN = _REPO / "data_scripts" / "train.py"
+
+#: Default folder of the stored results (the book reads it).
+DEFAULT_RESULTS = _REPO / "book" / "data" / "results"
+
+#: The multi-task methods of Table II other than EGA, in the paper's order.
+TABLE2_METHODS = ("ew", "uw", "gls", "dwa", "stch", "graddrop", "gradvac", "cagrad", "imtl", "moco",
+                  "aligned_mtl")  # fmt: skip
+
+#: EGA temperatures of Table II and the two forms of its alignment (chapter 11).
+EGA_TEMPERATURES = (0.1, 0.5, 1.0, 1.5, 2.0)
+EGA_VARIANTS = ("paper", "official")
+
+#: Methods that combine task gradients (run on the representation gradient in the lite grid).
+GRADIENT_METHODS = {"graddrop", "gradvac", "cagrad", "imtl", "moco", "aligned_mtl", "ega"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a grid: its name (file stem), the method or single task, and its options."""
+
+    name: str
+    tasks: tuple = ("shape", "anchor", "ppi")
+    method: str = "ew"
+    options: dict = field(default_factory=dict)
+    seed: int = 0
+
+    def train_args(self, data: str, epochs: int, preset: str) -> list[str]:
+        """The arguments of ``data_scripts/train.py`` for this run (without ``--out``)."""
+        args = ["--data", data, "--preset", preset, "--seed", str(self.seed), "--epochs", str(epochs),
+                "--threads", "1", "--tasks", *self.tasks]  # fmt: skip
+        if len(self.tasks) > 1:
+            args += ["--method", self.method]
+            for key, value in self.options.items():
+                args += ["--method-option", f"{key}={json.dumps(value)}"]
+        return args
+
+
+def table2_runs(seeds, epochs: int) -> list[Run]:
+    """The runs of the ``table2`` grid: single-task baselines, the methods, EGA's temperatures."""
+    warmup = min(4, max(epochs // 4, 0))
+    runs = []
+    for seed in seeds:
+        for task in ("shape", "anchor", "ppi"):
+            runs.append(Run(f"single_{task}_seed{seed}", tasks=(task,), seed=seed))
+        for method in TABLE2_METHODS:
+            options = {"gradients": "representation"} if method in GRADIENT_METHODS else {}
+            runs.append(Run(f"{method}_seed{seed}", method=method, options=options, seed=seed))
+        for variant in EGA_VARIANTS:
+            for t in EGA_TEMPERATURES:
+                options = {"temperature": t, "variant": variant, "warmup_epoch": warmup,
+                           "gradients": "representation"}  # fmt: skip
+                runs.append(Run(f"ega_{variant}_T{t:g}_seed{seed}", method="ega", options=options, seed=seed))
+    return runs
+
+
+def smoke_runs() -> list[Run]:
+    """A tiny grid for CI: one single-task baseline and two methods."""
+    return [
+        Run("single_ppi_seed0", tasks=("ppi",)),
+        Run("ew_seed0", method="ew"),
+        Run("ega_paper_T1_seed0", method="ega",
+            options={"temperature": 1.0, "warmup_epoch": 0, "gradients": "representation"}),  # fmt: skip
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", default="table2", choices=["table2", "noise"], help="which grid to run")
+    parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (one sub-folder per grid)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of every configuration")
+    parser.add_argument("--epochs", type=int, default=12, help="training epochs of every run")
+    parser.add_argument("--data", default="book:default", help="data set of train.py's --data")
+    parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram/network preset")
+    parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
+                        help="run only the runs whose name starts with one of these prefixes")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="runs side by side (one thread each)")
+    parser.add_argument("--force", action="store_true", help="re-run runs whose results file exists")
+    parser.add_argument("--list", action="store_true", help="print the runs of the grid and stop")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny grid (3 runs of train.py --smoke) into <results>/smoke; for CI")  # fmt: skip
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.grid == "noise" and not args.smoke:
+        noise = _REPO / "data_scripts" / "run_noise.py"
+        forwarded = [a for a in argv if a not in ("--grid", "noise")]
+        return subprocess.call([sys.executable, str(noise), *forwarded])
+    if args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.epochs < 1:
+        print(f"error: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
+        return 2
+    if any(s < 0 for s in args.seeds):
+        print(f"error: --seeds must be >= 0, got {args.seeds}", file=sys.stderr)
+        return 2
+    grid = "smoke" if args.smoke else args.grid
+    runs = smoke_runs() if args.smoke else table2_runs(args.seeds, args.epochs)
+    if args.only:
+        runs = [r for r in runs if any(r.name.startswith(p) for p in args.only)]
+    folder = Path(args.results) / grid
+    if args.list:
+        for run in runs:
+            done = (folder / f"{run.name}.json").exists()
+            print(f"{'done' if done else 'todo'}  {run.name}  {shlex.join(run.train_args(args.data, args.epochs, args.preset))}")
+        return 0
+    todo = [r for r in runs if args.force or not (folder / f"{r.name}.json").exists()]
+    began = time.perf_counter()
+    print(f"{grid}: {len(runs)} runs, {len(runs) - len(todo)} already stored, {len(todo)} to run", flush=True)
+    failures = []
+
+    def one(run: Run):
+        try:
+            wall = run_one(run, folder, args.data, args.epochs, args.preset, smoke=args.smoke)
+            print(f"  done {run.name} ({wall:.0f} s)", flush=True)
+        except RuntimeError as exc:
+            failures.append((run.name, str(exc)))
+            print(f"  FAILED {run.name}: {exc}", flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        list(pool.map(one, todo))
+    summary = {"grid": grid, "runs": len(runs), "ran": len(todo) - len(failures), "failed": [n for n, _ in failures],
+               "results": str(folder), "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
+    print(json.dumps(summary))
+    return 1 if failures else 0
+
+
+def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: bool = False) -> float:
+    """Train ``run`` with ``train.py`` in a child process and store its results file; return the wall time."""
+    from radarode_lite import results
+
+    train_args = run.train_args(data, epochs, preset)
+    if smoke:
+        train_args = [a for a in train_args] + ["--smoke"]
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="radarode-run-") as scratch:
+        command = [sys.executable, str(_TRAIN), *train_args, "--out", scratch, "--overwrite"]
+        env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+        done = subprocess.run(command, cwd=_REPO, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"train.py exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
+        record = results.load_result(Path(scratch) / "metrics.json")
+    record["command"] = "python data_scripts/train.py " + shlex.join(train_args + ["--out", f"runs/{run.name}"])
+    record["run"] = run.name
+    path = folder / f"{run.name}.json"
+    core = ("format", "metrics", "config", "seed", "command", "wall_s", "git_commit", "machine", "timestamp_utc")
+    results.save_result(path, record["metrics"], record["config"], record["seed"], record["command"],
+                        record["wall_s"], git_commit_hash=record["git_commit"], machine=record["machine"],
+                        timestamp_utc=record["timestamp_utc"],
+                        **{k: v for k, v in record.items() if k not in core})  # fmt: skip
+    results.load_result(path)  # what was written reads back
+    return time.perf_counter() - began
+
+
+if __name__ == "__main__":
+    sys.exit(main())
