@@ -6,6 +6,8 @@
     python data_scripts/train.py --tasks shape --data book:small --out results/runs/shape_only
     python data_scripts/train.py --data book:default --noise snr:-3 --out results/runs/snr-3
     python data_scripts/train.py --smoke --out /tmp/smoke          # tiny check, a few seconds
+    python data_scripts/train.py --paper-optimizer --warmup-epochs 1 --data book:default --out runs/paper_opt
+    torchrun --nproc_per_node 2 data_scripts/train.py --data book:default --out runs/two_procs
 
 ``--data`` is a folder written by ``generate_data.py`` or ``convert_mmecg.py``, or
 ``book:small`` / ``book:default``, the book's synthetic data sets, generated on first use into
@@ -31,7 +33,17 @@ Written into ``--out`` (atomically, each file appears complete or not at all):
   weights, the configuration, the seed, the command line, the git commit, the wall time, the
   machine (platform, CPU count, torch version) and a UTC timestamp;
 - ``model.pt``: ``{"state_dict", "config", "format"}``, loadable with
-  ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"])``.
+  ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"])``;
+- ``checkpoint.pt``: the complete training state after the last finished epoch
+  (``radarode_lite.train.train``'s checkpoint). If a run is interrupted, the same command
+  continues it from there and ends exactly as an uninterrupted run would (``--no-resume``
+  starts afresh).
+
+Several processes. Under ``torchrun --nproc_per_node N`` (gloo on CPU, nccl on GPU, one GPU
+per process: ``--device cuda`` becomes ``cuda:LOCAL_RANK``) every process trains on its slice
+of each batch and the gradients are reduced as ``radarode_lite.distributed`` explains, so the
+steps are those of one process on the whole batch (exactly so with ``--norm group``; batch
+normalisation keeps per-process statistics). Process 0 alone evaluates and writes the files.
 
 The last line printed is a JSON summary.
 """
@@ -91,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--optimizer", default="adam", choices=list(train.OPTIMIZERS), help="optimiser")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 1e-2 SGD)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty of the optimiser")
+    parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.937, the paper's)")
+    parser.add_argument("--schedule", default="constant", choices=list(train.SCHEDULES),
+                        help="learning-rate schedule after the warm-up")  # fmt: skip
+    parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear learning-rate warm-up")
+    parser.add_argument("--final-lr-ratio", type=float, default=0.01,
+                        help="last learning rate of the cosine schedule, as a fraction of --lr")  # fmt: skip
+    parser.add_argument("--paper-optimizer", action="store_true",
+                        help="the paper's settings: SGD, lr 5e-3, momentum 0.937, weight decay 5e-4, "
+                             "cosine to 1%% of lr (overrides --optimizer, --lr, --momentum, "
+                             "--weight-decay, --schedule, --final-lr-ratio)")  # fmt: skip
+    parser.add_argument("--norm", default="batch", choices=["batch", "group"],
+                        help="normalisation layers of the network (group: identical steps under torchrun)")  # fmt: skip
+    parser.add_argument("--no-resume", action="store_true",
+                        help="start afresh even if --out holds the checkpoint of an unfinished run")  # fmt: skip
     parser.add_argument("--test-subjects", type=int, nargs="+", default=[1], metavar="N_OR_IDS",
                         help="one number: how many subjects to hold out (drawn with --split-seed); "
                              "several numbers, or --test-ids: the subject ids to hold out")  # fmt: skip
@@ -164,6 +190,24 @@ def run(args, argv) -> dict:
     else:
         test_spec = sorted(set(args.test_subjects))
     epochs = 1 if args.smoke else args.epochs
+    opt_settings = dict(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                        schedule=args.schedule, final_lr_ratio=args.final_lr_ratio)  # fmt: skip
+    if args.paper_optimizer:
+        opt_settings.update(train.PAPER_OPTIMIZER)
+    if not 0 <= args.warmup_epochs < epochs:
+        raise ValueError(f"--warmup-epochs must be >= 0 and < the number of epochs ({epochs}), got {args.warmup_epochs}")
+    from radarode_lite import distributed
+
+    multi = distributed.init_from_env(args.device)
+    rank = int(os.environ.get("RANK", "0")) if multi else 0
+    if multi and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    checkpoint_path = out / "checkpoint.pt"
+    if args.overwrite and rank == 0 and checkpoint_path.exists():
+        checkpoint_path.unlink()
+    if multi:
+        torch.distributed.barrier()
 
     with tempfile.TemporaryDirectory(prefix="radarode-smoke-") as scratch:
         if args.smoke:
@@ -177,17 +221,21 @@ def run(args, argv) -> dict:
                                    seed=args.split_seed, preset=args.preset)  # fmt: skip
         if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads
             torch.set_num_threads(args.threads)
-        model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed).to(device)
+        model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm).to(device)
         train_began = time.perf_counter()
-        common = dict(epochs=epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                      weight_decay=args.weight_decay, seed=args.seed, val_set=split["val"],
-                      progress=args.progress)  # fmt: skip
+        common = dict(epochs=epochs, batch_size=args.batch_size, seed=args.seed, val_set=split["val"],
+                      progress=args.progress and rank == 0, warmup_epochs=args.warmup_epochs,
+                      checkpoint=checkpoint_path, resume=not args.no_resume, **opt_settings)  # fmt: skip
         if len(tasks) == 1:
             history = train.train_single_task(model, split["train"], tasks[0], **common)
         else:
             history = train.train(model, split["train"], tasks=tasks, method=method,
                                   method_kwargs=method_kwargs or None, **common)  # fmt: skip
         train_s = time.perf_counter() - train_began
+        if rank != 0:  # process 0 evaluates and writes
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+            return {"rank": rank, "method": history.method, "epochs": epochs}
         held_out = train.evaluate(model, split["test"], tasks=tasks)
         n_train, n_test = len(split["train"]), len(split["test"])
         subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
@@ -205,9 +253,15 @@ def run(args, argv) -> dict:
         "seed": args.seed,
         "epochs": epochs,
         "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
-        "lr": args.lr,
-        "weight_decay": args.weight_decay,
+        "optimizer": opt_settings["optimizer"],
+        "lr": opt_settings["lr"],
+        "momentum": opt_settings["momentum"],
+        "weight_decay": opt_settings["weight_decay"],
+        "schedule": opt_settings["schedule"],
+        "final_lr_ratio": opt_settings["final_lr_ratio"],
+        "warmup_epochs": args.warmup_epochs,
+        "norm": args.norm,
+        "world_size": torch.distributed.get_world_size() if multi else 1,
         "split_seed": args.split_seed,
         "train_subjects": subjects["train"],
         "val_subjects": subjects["val"],
@@ -238,6 +292,9 @@ def run(args, argv) -> dict:
     _atomic_save(out / "model.pt", lambda path: torch.save(checkpoint, path))
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     _atomic_save(out / "metrics.json", lambda path: Path(path).write_text(text))
+    if multi:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     final = {t: round(v[-1], 5) for t, v in history.train_loss.items()}
     return {"out": str(out), "method": history.method, "epochs": epochs, "final_train_loss": final,
             "metrics": {k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else None)

@@ -45,6 +45,7 @@ from radarode_lite.ode import DEFAULT_PARAMS, ecg_ode
 
 __all__ = [
     "TASKS",
+    "NORMS",
     "SHAPE_SAMPLES",
     "ANCHOR_SAMPLES",
     "N_CYCLE_CLASSES",
@@ -64,6 +65,9 @@ __all__ = [
 
 #: The three tasks, in the order every dict of outputs, targets and losses uses.
 TASKS = ("shape", "anchor", "ppi")
+
+#: Normalisation layers :class:`RadarODEMTL` can be built with.
+NORMS = ("batch", "group")
 
 #: Samples of the single-cycle ECG shape (one cycle resampled to 200 samples).
 SHAPE_SAMPLES = 200
@@ -187,17 +191,26 @@ class RadarODEMTL(nn.Module):
     seed : int or None
         If given, the initial weights are drawn from ``torch.manual_seed(seed)`` without
         touching the global random state; otherwise from the global generator.
+    norm : ``"batch"`` or ``"group"``
+        Normalisation layers: batch normalisation (default, as in the paper) or group
+        normalisation with one group (statistics per segment, independent of the batch), for
+        data-parallel training where every process must agree exactly with a single one
+        (:mod:`radarode_lite.distributed`). The other weights are the same for a seed.
 
     Call ``model(x)`` with ``x: (B, C, F, T)`` float; returns ``{"shape": (B, 200),
     "anchor": (B, 800), "ppi": (B, 260) logits}``; ``model(x, return_features=True)``
     returns ``(outputs, features)`` with ``features: (B, D, T')``.
     """
 
-    def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None):
+    def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None,
+                 norm: str = "batch"):
         super().__init__()
         self.preset = get_model_preset(preset)
         if not isinstance(use_ode, bool):
             raise TypeError(f"use_ode must be a bool, got {type(use_ode).__name__}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        self.norm = norm
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         self.use_ode = use_ode
@@ -214,6 +227,8 @@ class RadarODEMTL(nn.Module):
                     "ppi": CycleLengthDecoder(d, t, width=p.ppi_width, hidden=p.ppi_hidden),
                 }
             )
+        if norm == "group":
+            _batch_to_group_norm(self)
 
     @property
     def feature_shape(self) -> tuple[int, int]:
@@ -560,6 +575,15 @@ def _up_block(in_ch: int, out_ch: int) -> nn.Sequential:
     return nn.Sequential(
         nn.ConvTranspose1d(in_ch, out_ch, kernel_size=4, stride=2, padding=1), nn.BatchNorm1d(out_ch), nn.ReLU()
     )
+
+
+def _batch_to_group_norm(module: nn.Module) -> None:
+    """Replace every BatchNorm1d/2d inside ``module`` by a one-group GroupNorm of the same width."""
+    for name, child in module.named_children():
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            setattr(module, name, nn.GroupNorm(1, child.num_features, eps=child.eps))
+        else:
+            _batch_to_group_norm(child)
 
 
 def _count(params: Iterator[nn.Parameter]) -> int:

@@ -21,10 +21,10 @@ Everything is deterministic for a seed: the initial weights come from the model'
 process (``num_workers=0``). On one machine with the same number of threads, the same
 arguments give the same losses bit for bit.
 
-Not here yet (future additions, not to be assumed): saving and resuming a run exactly from a
-checkpoint (model, optimiser and method states), distributed data-parallel training and
-learning-rate schedules. A method instance passed to :func:`train` twice continues its epoch
-count and loss buffers, but that is not an exact resume.
+:func:`train` also writes checkpoints that resume a run exactly (network, optimiser, method
+state, random states), follows the paper's learning-rate schedule (linear warm-up, cosine
+decay; :data:`PAPER_OPTIMIZER`) and, under ``torchrun``, trains across processes with the
+per-task gradients reduced before the method combines them (:mod:`radarode_lite.distributed`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ from radarode_lite.mtl.methods import MTLMethod, get_method
 __all__ = [
     "TASKS",
     "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD_MOMENTUM",
+    "PAPER_OPTIMIZER",
+    "lr_factor",
+    "load_checkpoint",
     "METRIC_KEYS",
     "default_cache_dir",
     "book_dataset",
@@ -65,8 +70,22 @@ __all__ = [
     "evaluate",
 ]
 
-#: Optimisers :func:`train` knows by name: Adam, or SGD with momentum 0.9.
+#: Optimisers :func:`train` knows by name: Adam, or SGD with momentum (0.937 by default).
 OPTIMIZERS = ("adam", "sgd")
+
+#: Learning-rate schedules of :func:`train` (after the optional linear warm-up).
+SCHEDULES = ("constant", "cosine")
+
+#: Default SGD momentum: the paper's (Zhang et al., IEEE TIM 2025, Section V).
+SGD_MOMENTUM = 0.937
+
+#: The paper's optimiser settings, as keyword arguments of :func:`train`: SGD, lr 5e-3,
+#: momentum 0.937, weight decay 5e-4, cosine schedule down to 1 % of lr.
+PAPER_OPTIMIZER = {"optimizer": "sgd", "lr": 5e-3, "momentum": 0.937, "weight_decay": 5e-4,
+                   "schedule": "cosine", "final_lr_ratio": 0.01}
+
+#: Version of the layout of :func:`train`'s checkpoint files.
+CHECKPOINT_FORMAT = 1
 
 #: Keys of :func:`evaluate` per task, in the units of Table II of the paper (except the shape
 #: RMSE, which is on the min-max normalised beat, not in mV).
@@ -77,7 +96,7 @@ METRIC_KEYS = {
 }
 
 #: Default learning rate of each optimiser.
-_DEFAULT_LR = {"adam": 1e-3, "sgd": 1e-2}
+_DEFAULT_LR = {"adam": 1e-3, "sgd": 5e-3}
 
 _STAMP = "book_dataset.json"
 
@@ -220,6 +239,7 @@ class History:
     weights : ``{task: [...]}``, the epoch mean of the coefficient the method gave each task
         gradient (all 1 for equal weighting).
     epoch_s : wall time of each epoch, s (not deterministic).
+    lr : learning rate of the last step of each epoch.
     """
 
     tasks: tuple
@@ -228,6 +248,7 @@ class History:
     val_loss: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     epoch_s: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -251,7 +272,9 @@ class History:
 
 
 def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, optimizer="adam", lr=None,
-          weight_decay=0.0, seed=0, val_set=None, method_kwargs=None, progress=False) -> History:  # fmt: skip
+          weight_decay=0.0, seed=0, val_set=None, method_kwargs=None, progress=False, momentum=None,
+          schedule="constant", warmup_epochs=0, final_lr_ratio=0.01, checkpoint=None, resume=True,
+          distributed=None) -> History:  # fmt: skip
     r"""Train ``model`` on ``tasks`` with a multi-task method; return the per-epoch :class:`History` (chapters 9, 12).
 
     Each step: the backbone encodes the batch once (:meth:`~radarode_lite.models.RadarODEMTL.encode`),
@@ -267,6 +290,28 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     Only the backbone and the decoders of ``tasks`` are optimised; the other decoders are
     neither run nor changed.
 
+    Learning rate. ``lr`` is the peak rate. With ``warmup_epochs = w > 0`` it rises linearly
+    over the first ``w`` epochs' steps; then ``schedule="cosine"`` lowers it along a half
+    cosine to ``final_lr_ratio * lr`` at the last step (the paper: SGD, lr 5e-3, momentum
+    0.937, weight decay 5e-4, cosine to 1 % of lr; see :data:`PAPER_OPTIMIZER`), and
+    ``"constant"`` keeps it. The rate is a function of the step number alone, so a resumed
+    run follows the same schedule.
+
+    Checkpoints. With ``checkpoint`` (a file path), the complete state is written there
+    atomically after every epoch: network, optimiser, method (epoch, loss buffers, random
+    generators, moving averages), the random state of the loop, the batch-order generator and
+    the history so far. If the file exists when ``train`` starts and ``resume`` is true, the
+    run continues from it and ends exactly as an uninterrupted run would (same losses, bit for
+    bit on the same machine and thread count); its settings must match the call's.
+
+    Across processes. Started under ``torchrun`` (an initialised ``torch.distributed`` group
+    of several processes; ``distributed=None`` detects it, ``False`` ignores it), every process
+    draws the same batch order, takes its contiguous slice of each global batch of
+    ``batch_size`` segments, and the gradients are combined as
+    :mod:`radarode_lite.distributed` explains, so each process takes the step a single process
+    would take on the whole batch. A last batch smaller than the number of processes is
+    skipped. Only rank 0 should write files; ``checkpoint`` is written by rank 0 alone.
+
     Parameters
     ----------
     model : :class:`radarode_lite.models.RadarODEMTL` (or a module with ``encode``,
@@ -275,15 +320,22 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     tasks : non-empty sequence of distinct names from ``("shape", "anchor", "ppi")``.
     method : registry name of :data:`radarode_lite.mtl.METHODS` (``"ew"``, ``"dwa"``,
         ``"ega"`` ...) or an :class:`~radarode_lite.mtl.MTLMethod` built for ``len(tasks)`` tasks.
-    epochs : int >= 1.
-    batch_size : int >= 1, segments per step.
-    optimizer : ``"adam"`` or ``"sgd"`` (momentum 0.9).
-    lr : learning rate; None for 1e-3 (Adam) or 1e-2 (SGD).
+    epochs : int >= 1, the total number of epochs (a resumed run counts the finished ones).
+    batch_size : int >= 1, segments per step (over all processes).
+    optimizer : ``"adam"`` or ``"sgd"``.
+    lr : peak learning rate; None for 1e-3 (Adam) or 5e-3 (SGD).
     weight_decay : L2 penalty of the optimiser, >= 0.
     seed : int >= 0: batch order and every other random draw of the loop.
     val_set : optional ``Dataset``; its losses are recorded after every epoch.
     method_kwargs : hyper-parameters for :func:`radarode_lite.mtl.get_method` (with a name).
     progress : show a tqdm bar over the epochs.
+    momentum : SGD momentum in [0, 1); None for 0.937 (the paper's). Not used by Adam.
+    schedule : ``"constant"`` or ``"cosine"``.
+    warmup_epochs : int >= 0 and < ``epochs``.
+    final_lr_ratio : final rate of the cosine schedule as a fraction of ``lr``, in [0, 1].
+    checkpoint : path of the checkpoint file, or None for none.
+    resume : continue from ``checkpoint`` if it exists (else start afresh and overwrite it).
+    distributed : None (detect), True (require a process group) or False.
 
     Returns
     -------
@@ -293,15 +345,32 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
     seed = _non_negative_int(seed, "seed")
+    warmup_epochs = _non_negative_int(warmup_epochs, "warmup_epochs")
+    if warmup_epochs >= epochs:
+        raise ValueError(f"warmup_epochs must be < epochs ({epochs}), got {warmup_epochs}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if isinstance(final_lr_ratio, bool) or not isinstance(final_lr_ratio, Real) or not 0 <= final_lr_ratio <= 1:
+        raise ValueError(f"final_lr_ratio must be a number in [0, 1], got {final_lr_ratio!r}")
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume must be a bool, got {type(resume).__name__}")
     _check_model(model)
     _check_dataset(train_set, "train_set")
     if val_set is not None:
         _check_dataset(val_set, "val_set")
+    reducer = _make_reducer(distributed)
     mtl = _make_method(method, len(tasks), method_kwargs)
-    opt = _make_optimizer(model, tasks, optimizer, lr, weight_decay)
+    opt = _make_optimizer(model, tasks, optimizer, lr, weight_decay, momentum)
+    base_lrs = [g["lr"] for g in opt.param_groups]
     shared = list(model.shared_parameters())
     heads = [p for t in tasks for p in model.decoders[t].parameters()]
     device = _device(model)
+    ckpt_path = None if checkpoint is None else Path(checkpoint)
+    settings = {"tasks": list(tasks), "method": mtl.name, "method_hparams": _plain(mtl.hyperparameters()),
+                "epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
+                "lr": base_lrs[0], "weight_decay": float(weight_decay), "seed": seed, "schedule": schedule,
+                "warmup_epochs": warmup_epochs, "final_lr_ratio": float(final_lr_ratio),
+                "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size}  # fmt: skip
 
     history = History(tasks=tasks, method=mtl.name)
     history.train_loss = {t: [] for t in tasks}
@@ -311,64 +380,95 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
 
     from tqdm.auto import tqdm
 
+    n = len(train_set)
+    steps_per_epoch = _steps_per_epoch(n, batch_size, 1 if reducer is None else reducer.world_size)
+    total_steps = steps_per_epoch * epochs
+    warmup_steps = steps_per_epoch * warmup_epochs
     was_training = model.training
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        loader = torch.utils.data.DataLoader(
-            train_set, batch_size=batch_size, shuffle=True, num_workers=0,
-            generator=torch.Generator().manual_seed(seed),
-        )  # fmt: skip
-        first = mtl.epoch
-        bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not progress)
-        for e in bar:
-            began = time.perf_counter()
-            mtl.start_epoch(first + e)
-            model.train()
-            loss_sum = torch.zeros(len(tasks), dtype=torch.float64)
-            weight_sum = torch.zeros(len(tasks), dtype=torch.float64)
-            n_seen, n_steps = 0, 0
-            for batch in loader:
-                batch = _to_device(batch, device)
-                features = model.encode(batch["sst"])
-                task_loss = _losses({t: model.decoders[t](features) for t in tasks}, batch, tasks)
-                opt.zero_grad(set_to_none=True)
-                info = mtl.backward([task_loss[t] for t in tasks], shared, task_params=heads,
-                                    shared_representation=features)  # fmt: skip
-                opt.step()
-                n = int(batch["sst"].shape[0])
-                loss_sum += torch.tensor([task_loss[t].item() for t in tasks], dtype=torch.float64) * n
-                weight_sum += info["weights"].detach().double().cpu().reshape(-1)
-                n_seen, n_steps = n_seen + n, n_steps + 1
-            epoch_mean = loss_sum / n_seen
-            mtl.end_epoch(epoch_mean.tolist())
-            for i, t in enumerate(tasks):
-                history.train_loss[t].append(float(epoch_mean[i]))
-                history.weights[t].append(float(weight_sum[i] / n_steps))
-            if val_set is not None:
-                val = _mean_losses(model, val_set, tasks, batch_size, device)
-                for t in tasks:
-                    history.val_loss[t].append(val[t])
-            history.epoch_s.append(time.perf_counter() - began)
-            bar.set_postfix({t: f"{history.train_loss[t][-1]:.4g}" for t in tasks})
-        bar.close()
+        order = torch.Generator().manual_seed(seed)
+        # the loader draws the batch order exactly as a DataLoader over the data set would
+        loader = torch.utils.data.DataLoader(range(n), batch_size=batch_size, shuffle=True, num_workers=0,
+                                             generator=order)  # fmt: skip
+        done = 0
+        if ckpt_path is not None and resume and ckpt_path.exists():
+            done = _load_checkpoint(ckpt_path, settings, model, opt, mtl, order, history)
+        if reducer is not None:
+            reducer.broadcast_module(model)
+            mtl.reducer = reducer
+        first = mtl.epoch - done
+        bar = tqdm(range(done, epochs), desc="epochs", unit="epoch", disable=not progress,
+                   initial=done, total=epochs)  # fmt: skip
+        try:
+            for e in bar:
+                began = time.perf_counter()
+                mtl.start_epoch(first + e)
+                model.train()
+                loss_sum = torch.zeros(len(tasks), dtype=torch.float64)
+                weight_sum = torch.zeros(len(tasks), dtype=torch.float64)
+                n_seen, n_steps = 0, 0
+                for indices in loader:
+                    n_global = len(indices)
+                    if reducer is None:
+                        mine = indices.tolist()
+                    elif n_global < reducer.world_size:
+                        continue
+                    else:
+                        from radarode_lite.distributed import shard_indices
+
+                        mine = shard_indices(indices, reducer.rank, reducer.world_size)
+                    step = e * steps_per_epoch + n_steps
+                    _set_lr(opt, base_lrs, step, total_steps, warmup_steps, schedule, final_lr_ratio)
+                    batch = _to_device(_collate(train_set, mine), device)
+                    features = model.encode(batch["sst"])
+                    task_loss = _losses({t: model.decoders[t](features) for t in tasks}, batch, tasks)
+                    loss_list = [task_loss[t] for t in tasks]
+                    if reducer is not None:
+                        loss_list = reducer.global_losses(loss_list, len(mine), n_global)
+                    opt.zero_grad(set_to_none=True)
+                    info = mtl.backward(loss_list, shared, task_params=heads, shared_representation=features)
+                    opt.step()
+                    loss_sum += torch.tensor([l.item() for l in loss_list], dtype=torch.float64) * n_global
+                    weight_sum += info["weights"].detach().double().cpu().reshape(-1)
+                    n_seen, n_steps = n_seen + n_global, n_steps + 1
+                epoch_mean = loss_sum / n_seen
+                mtl.end_epoch(epoch_mean.tolist())
+                for i, t in enumerate(tasks):
+                    history.train_loss[t].append(float(epoch_mean[i]))
+                    history.weights[t].append(float(weight_sum[i] / n_steps))
+                history.lr.append(float(opt.param_groups[0]["lr"]))
+                if val_set is not None:
+                    val = _mean_losses(model, val_set, tasks, batch_size, device)
+                    for t in tasks:
+                        history.val_loss[t].append(val[t])
+                history.epoch_s.append(time.perf_counter() - began)
+                if ckpt_path is not None and (reducer is None or reducer.rank == 0):
+                    _save_checkpoint(ckpt_path, settings, e + 1, model, opt, mtl, order, history)
+                bar.set_postfix({t: f"{history.train_loss[t][-1]:.4g}" for t in tasks})
+        finally:
+            bar.close()
+            mtl.reducer = None
     model.train(was_training)
     return history
 
 
 def train_single_task(model, train_set, task, epochs, batch_size=32, lr=None, seed=0, val_set=None,
-                      optimizer="adam", weight_decay=0.0, progress=False) -> History:  # fmt: skip
+                      optimizer="adam", weight_decay=0.0, progress=False, **options) -> History:  # fmt: skip
     """Train the backbone and the decoder of one ``task`` on that task's loss alone (chapters 6-8).
 
     The single-task baseline of Table II of the paper: the network keeps its three decoders,
     but only ``task``'s runs and only its loss is minimised, so the shared backbone learns
     features for that task alone. Same as ``train(model, train_set, tasks=(task,),
-    method="ew", ...)``; see :func:`train` for the parameters.
+    method="ew", ...)``; see :func:`train` for the parameters (``options``: its keyword
+    arguments ``momentum``, ``schedule``, ``warmup_epochs``, ``final_lr_ratio``,
+    ``checkpoint``, ``resume``, ``distributed``).
     """
     if not isinstance(task, str) or task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     return train(model, train_set, tasks=(task,), method="ew", epochs=epochs, batch_size=batch_size,
                  optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, val_set=val_set,
-                 progress=progress)  # fmt: skip
+                 progress=progress, **options)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -564,7 +664,7 @@ def _make_method(method, n_tasks, method_kwargs) -> MTLMethod:
     return get_method(method, n_tasks, **(method_kwargs or {}))
 
 
-def _make_optimizer(model, tasks, name, lr, weight_decay) -> torch.optim.Optimizer:
+def _make_optimizer(model, tasks, name, lr, weight_decay, momentum=None) -> torch.optim.Optimizer:
     if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
     name = name.lower()
@@ -573,10 +673,137 @@ def _make_optimizer(model, tasks, name, lr, weight_decay) -> torch.optim.Optimiz
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     if isinstance(weight_decay, bool) or not isinstance(weight_decay, Real) or not (0 <= weight_decay < math.inf):
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    momentum = SGD_MOMENTUM if momentum is None else momentum
+    if isinstance(momentum, bool) or not isinstance(momentum, Real) or not (0 <= momentum < 1):
+        raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
     params = list(model.shared_parameters()) + [p for t in tasks for p in model.decoders[t].parameters()]
     if name == "adam":
         return torch.optim.Adam(params, lr=float(lr), weight_decay=float(weight_decay))
-    return torch.optim.SGD(params, lr=float(lr), momentum=0.9, weight_decay=float(weight_decay))
+    return torch.optim.SGD(params, lr=float(lr), momentum=float(momentum), weight_decay=float(weight_decay))
+
+
+def lr_factor(step: int, total_steps: int, warmup_steps: int = 0, schedule: str = "constant",
+              final_lr_ratio: float = 0.01) -> float:  # fmt: skip
+    """Multiplier of the peak learning rate at ``step`` (0-based) of ``total_steps`` (see :func:`train`).
+
+    Linear warm-up ``(step + 1) / warmup_steps`` over the first ``warmup_steps`` steps, then 1
+    (``"constant"``) or a half cosine from 1 down to ``final_lr_ratio`` at the last step
+    (``"cosine"``).
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    span = max(total_steps - warmup_steps - 1, 1)
+    progress = min(max(step - warmup_steps, 0) / span, 1.0)
+    return final_lr_ratio + (1.0 - final_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _set_lr(opt, base_lrs, step, total_steps, warmup_steps, schedule, final_lr_ratio) -> None:
+    factor = lr_factor(step, total_steps, warmup_steps, schedule, final_lr_ratio)
+    for group, base in zip(opt.param_groups, base_lrs):
+        group["lr"] = base * factor
+
+
+def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
+    steps, last = divmod(n, batch_size)
+    if last >= world_size:  # a last batch smaller than the number of processes is skipped
+        steps += 1
+    return steps
+
+
+def _collate(dataset, indices):
+    return torch.utils.data.default_collate([dataset[i] for i in indices])
+
+
+def _make_reducer(distributed):
+    if distributed is not None and not isinstance(distributed, bool):
+        raise TypeError(f"distributed must be None, True or False, got {type(distributed).__name__}")
+    if distributed is False:
+        return None
+    from radarode_lite import distributed as dist_mod
+
+    if dist_mod.is_distributed():
+        return dist_mod.GradientReducer()
+    if distributed:
+        raise ValueError("distributed=True needs an initialised torch.distributed group of several processes "
+                         "(start the program with torchrun)")  # fmt: skip
+    return None
+
+
+def _plain(value):
+    """Hyper-parameters as JSON-like plain values (for comparing checkpoints)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def _save_checkpoint(path: Path, settings, epochs_done, model, opt, mtl, order, history) -> None:
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "settings": settings,
+        "epochs_done": int(epochs_done),
+        "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "optimizer": opt.state_dict(),
+        "method": mtl.state_dict(),
+        "rng": torch.get_rng_state(),
+        "order": order.get_state(),
+        "history": history.to_dict(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint file written by :func:`train` (``weights_only`` loading: no code runs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file
+        raise ValueError(f"{str(path)!r} is not a readable checkpoint: {exc}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{str(path)!r} is not a checkpoint of format {CHECKPOINT_FORMAT}")
+    return state
+
+
+def _load_checkpoint(path: Path, settings, model, opt, mtl, order, history) -> int:
+    state = load_checkpoint(path)
+    saved = state["settings"]
+    diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+    if diff:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings.get(k)!r}" for k in diff)
+        raise ValueError(f"checkpoint {str(path)!r} was made with other settings ({detail}); "
+                         f"pass resume=False to start afresh")  # fmt: skip
+    device = _device(model)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    for group in opt.state.values():  # optimiser moments onto the model's device
+        for k, v in group.items():
+            if isinstance(v, torch.Tensor) and k != "step":
+                group[k] = v.to(device)
+    mtl.load_state_dict(state["method"])
+    torch.set_rng_state(state["rng"])
+    order.set_state(state["order"])
+    saved_history = state["history"]
+    for key in ("train_loss", "val_loss", "weights"):
+        getattr(history, key).update({t: list(v) for t, v in saved_history[key].items()})
+    history.lr[:] = list(saved_history.get("lr", []))
+    history.epoch_s[:] = list(saved_history["epoch_s"])
+    return int(state["epochs_done"])
 
 
 def _check_tasks(tasks) -> tuple:

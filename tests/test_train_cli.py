@@ -44,10 +44,13 @@ def smoke_run(tmp_path_factory):
     return status, out, argv
 
 
-def test_smoke_run_writes_exactly_the_two_files(smoke_run):
+def test_smoke_run_writes_exactly_its_three_files(smoke_run):
     status, out, _ = smoke_run
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.pt"]  # no temporary leftovers
+    # no temporary leftovers
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "metrics.json", "model.pt"]
+    checkpoint = train.load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint["epochs_done"] == 1 and checkpoint["settings"]["method"] == "ega"
 
 
 def test_metrics_json_holds_the_metrics_and_the_metadata(smoke_run):

@@ -142,6 +142,9 @@ class MTLMethod:
         self.epoch_losses: dict[int, list[float]] = {}
         self._loss_sum = torch.zeros(self.n_tasks, dtype=torch.float64)
         self._loss_count = 0
+        #: A :class:`radarode_lite.distributed.GradientReducer` when training across
+        #: processes (set by :func:`radarode_lite.train.train`), else None.
+        self.reducer = None
 
     # ------------------------------------------------------------------ public interface
 
@@ -186,11 +189,23 @@ class MTLMethod:
         loss_list = _check_losses(losses, self.n_tasks)
         shared = _check_params(shared_params, "shared_params")
         task = None if task_params is None else _check_params(task_params, "task_params", allow_empty=True)
+        if self.reducer is not None:
+            if task is None:
+                raise ValueError("task_params must be given when training across processes "
+                                 "(every head's gradient is summed over the ranks)")
+            if not self.supports_distributed:
+                raise ValueError(f"{type(self).__name__} cannot be trained across processes")
         self._record(loss_list)
         info = self._backward(loss_list, shared, task, shared_representation)
+        if self.reducer is not None and not info.pop("_reduced", False):
+            # one scalarisation was back-propagated on this rank's share: sum over the ranks
+            self.reducer.all_reduce_grads(shared + task)
         self.steps += 1
         info.setdefault("losses", torch.stack([l.detach() for l in loss_list]).float().cpu())
         return info
+
+    #: Whether :attr:`reducer` (training across processes) is supported.
+    supports_distributed = True
 
     def start_epoch(self, epoch: int) -> None:
         """Announce the start of ``epoch`` (0-based); epoch-level weights are refreshed."""
@@ -507,6 +522,7 @@ class GradNorm(LossBalancingMethod):
     """
 
     name = "gradnorm"
+    supports_distributed = False
 
     def __init__(self, n_tasks: int, alpha: float = 1.5, lr: float = 0.025,
                  gradients: str = "params", batched: bool = True):
@@ -607,27 +623,39 @@ class GradientMethod(MTLMethod):
             rep = _check_representation(rep)
         elif not (isinstance(rep, torch.Tensor) and rep.requires_grad):
             rep = None
+        red = self.reducer
         if rep is not None:
             # stage 1: per-task gradients at the representation, one pass through each head
             rep_rows, head_grads = representation_gradients(losses, rep, extra)
             if self.gradients == "representation":
                 G = rep_rows.reshape(n, -1)
+                if red is not None:  # every rank's slice of the batch, side by side
+                    G = red.gather_columns(G)
                 d = self._combine(G, vec)
-                shared_update = torch.autograd.grad(rep, shared, d.reshape(rep.shape).to(rep.dtype),
+                d_here = d if red is None else red.local_columns(d)
+                shared_update = torch.autograd.grad(rep, shared, d_here.reshape(rep.shape).to(rep.dtype),
                                                     retain_graph=task is None, allow_unused=True)
+                if red is not None:
+                    shared_update = red.sum_list(shared_update, shared)
             else:
                 # stage 2: the n cotangents through the backbone in one batched pass
                 grads = _batched_vjp(rep, shared, rep_rows, self.batched)
                 G = torch.cat([g.reshape(n, -1) for g in grads], dim=1)
+                if red is not None:
+                    G = red.sum(G)
                 d = self._combine(G, vec)
                 shared_update = _unflatten(d, shared)
         else:
             grads = task_gradients(losses, shared + extra, batched=self.batched)
             k = len(shared)
             G = torch.cat([g.reshape(n, -1) for g in grads[:k]], dim=1)
+            if red is not None:
+                G = red.sum(G)
             d = self._combine(G, vec)
             shared_update = _unflatten(d, shared)
             head_grads = [g.sum(0) for g in grads[k:]]
+        if red is not None:
+            head_grads = red.sum_list(head_grads, extra)
         if task is None:
             _backward_rest(losses, shared, shared_update)
         else:
@@ -637,6 +665,8 @@ class GradientMethod(MTLMethod):
             info = {"weights": _span_coefficients(G, d).float().cpu(),
                     "grad_norms": G.norm(dim=1).float().cpu()}
         info.update(self._diagnostics())
+        if red is not None:
+            info["_reduced"] = True
         return info
 
     def _diagnostics(self) -> dict:
