@@ -1,0 +1,116 @@
+"""Results files and their metadata (radarode_lite.results) and the experiment grid runner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from radarode_lite import results
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _save(path, **overrides):
+    kwargs = dict(metrics={"pcc_pct": 91.5, "nan": float("nan")}, config={"method": "ega", "epochs": 3}, seed=2,
+                  command="python data_scripts/train.py --seed 2", wall_s=12.5)
+    kwargs.update(overrides)
+    return results.save_result(path, **kwargs)
+
+
+def test_saved_result_reads_back_with_its_metadata(tmp_path):
+    path = _save(tmp_path / "a" / "run.json", history={"loss": [1.0, 0.5]})
+    record = results.load_result(path)
+    assert record["metrics"] == {"pcc_pct": 91.5, "nan": None}
+    assert record["config"]["method"] == "ega" and record["seed"] == 2
+    assert record["git_commit"] == "unknown" or len(record["git_commit"]) == 40
+    assert record["machine"]["cpu_count"] >= 1 and record["timestamp_utc"].endswith("Z")
+    assert record["history"] == {"loss": [1.0, 0.5]}
+    assert [p.name for p in path.parent.iterdir()] == ["run.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("missing", sorted(results.REQUIRED_KEYS))
+def test_a_file_without_any_piece_of_metadata_is_rejected(tmp_path, missing):
+    path = _save(tmp_path / "run.json")
+    record = json.loads(path.read_text())
+    del record[missing]
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=missing):
+        results.load_result(path)
+    with pytest.raises(ValueError, match="run.json"):
+        results.load_results(tmp_path)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("git_commit", "abc", "git_commit"),
+    ("seed", -1, "seed"),
+    ("timestamp_utc", "yesterday", "timestamp_utc"),
+    ("command", "  ", "command"),
+    ("wall_s", "fast", "wall_s"),
+    ("format", 99, "format"),
+])
+def test_malformed_metadata_is_rejected(tmp_path, key, value, match):
+    path = _save(tmp_path / "run.json")
+    record = json.loads(path.read_text())
+    record[key] = value
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=match):
+        results.load_result(path)
+
+
+def test_loader_errors_and_sorting(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        results.load_result(tmp_path / "nope.json")
+    with pytest.raises(FileNotFoundError):
+        results.load_results(tmp_path / "nope")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        results.load_result(tmp_path / "bad.json")
+    (tmp_path / "bad.json").unlink()
+    _save(tmp_path / "b.json")
+    _save(tmp_path / "sub" / "a.json")
+    assert [r["path"] for r in results.load_results(tmp_path)] == ["b.json", "sub/a.json"]
+    with pytest.raises(ValueError, match=".json"):
+        _save(tmp_path / "run.txt")
+    with pytest.raises(TypeError, match="metrics"):
+        _save(tmp_path / "c.json", metrics=[1, 2])
+    with pytest.raises(ValueError, match="overwrite"):
+        results.save_result(tmp_path / "d.json", {}, {}, 0, "cmd", 1.0, git_commit="abc")
+
+
+def test_run_experiments_smoke_grid_stores_loadable_results(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke",
+                           "--results", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["failed"] == [] and summary["ran"] == 3
+    records = results.load_results(tmp_path / "smoke")
+    assert sorted(r["run"] for r in records) == ["ega_paper_T1_seed0", "ew_seed0", "single_ppi_seed0"]
+    for record in records:
+        assert record["command"].startswith("python data_scripts/train.py ")
+        assert record["config"]["smoke"] is True
+    ega = next(r for r in records if r["run"].startswith("ega"))
+    assert ega["config"]["method_kwargs"]["gradients"] == "representation"
+    # resumable: a second call finds every run stored and trains nothing
+    again = subprocess.run([sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke",
+                            "--results", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["ran"] == 0
+
+
+def test_table2_grid_holds_every_configuration_of_the_paper():
+    sys.path.insert(0, str(REPO / "data_scripts"))
+    try:
+        import run_experiments
+    finally:
+        sys.path.pop(0)
+    runs = run_experiments.table2_runs([0, 1, 2], epochs=12)
+    names = {r.name for r in runs}
+    assert len(runs) == len(names) == 3 * (3 + 11 + 10)
+    for method in run_experiments.TABLE2_METHODS:
+        assert {f"{method}_seed{s}" for s in range(3)} <= names
+    for variant in ("paper", "official"):
+        for t in ("0.1", "0.5", "1", "1.5", "2"):
+            assert f"ega_{variant}_T{t}_seed2" in names
