@@ -72,10 +72,13 @@ class Run:
     options: dict = field(default_factory=dict)
     seed: int = 0
 
-    def train_args(self, data: str, epochs: int, preset: str) -> list[str]:
+    def train_args(self, data: str, epochs: int, preset: str, device: str = "cpu", extra=()) -> list[str]:
         """The arguments of ``data_scripts/train.py`` for this run (without ``--out``)."""
         args = ["--data", data, "--preset", preset, "--seed", str(self.seed), "--epochs", str(epochs),
                 "--threads", "1", "--tasks", *self.tasks]  # fmt: skip
+        if device != "cpu":
+            args += ["--device", device]
+        args += list(extra)
         if len(self.tasks) > 1:
             args += ["--method", self.method]
             for key, value in self.options.items():
@@ -122,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="run only the runs whose name starts with one of these prefixes")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="runs side by side (one thread each)")
+    parser.add_argument("--device", default="cpu", help="torch device of every run (e.g. cuda)")
+    parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for every train.py call, e.g. --train-arg=--paper-optimizer "
+                             "(repeatable); use a separate --results folder for such a grid")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="re-run runs whose results file exists")
     parser.add_argument("--list", action="store_true", help="print the runs of the grid and stop")
     parser.add_argument("--smoke", action="store_true",
@@ -153,7 +160,8 @@ def main(argv=None) -> int:
     if args.list:
         for run in runs:
             done = (folder / f"{run.name}.json").exists()
-            print(f"{'done' if done else 'todo'}  {run.name}  {shlex.join(run.train_args(args.data, args.epochs, args.preset))}")
+            line = shlex.join(run.train_args(args.data, args.epochs, args.preset, args.device, args.train_arg))
+            print(f"{'done' if done else 'todo'}  {run.name}  {line}")
         return 0
     todo = [r for r in runs if args.force or not (folder / f"{r.name}.json").exists()]
     began = time.perf_counter()
@@ -162,7 +170,8 @@ def main(argv=None) -> int:
 
     def one(run: Run):
         try:
-            wall = run_one(run, folder, args.data, args.epochs, args.preset, smoke=args.smoke)
+            wall = run_one(run, folder, args.data, args.epochs, args.preset, smoke=args.smoke, device=args.device,
+                           extra=args.train_arg)  # fmt: skip
             print(f"  done {run.name} ({wall:.0f} s)", flush=True)
         except RuntimeError as exc:
             failures.append((run.name, str(exc)))
@@ -176,11 +185,12 @@ def main(argv=None) -> int:
     return 1 if failures else 0
 
 
-def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: bool = False) -> float:
+def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: bool = False, device: str = "cpu",
+            extra=()) -> float:  # fmt: skip
     """Train ``run`` with ``train.py`` in a child process and store its results file; return the wall time."""
     from radarode_lite import results
 
-    train_args = run.train_args(data, epochs, preset)
+    train_args = run.train_args(data, epochs, preset, device, extra)
     if smoke:
         train_args = [a for a in train_args] + ["--smoke"]
     began = time.perf_counter()

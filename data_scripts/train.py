@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="segments per step")
     parser.add_argument("--optimizer", default="adam", choices=list(train.OPTIMIZERS), help="optimiser")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 1e-2 SGD)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 5e-3 SGD)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty of the optimiser")
     parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.937, the paper's)")
     parser.add_argument("--schedule", default="constant", choices=list(train.SCHEDULES),
