@@ -1,0 +1,184 @@
+"""Run the multi-task methods and the single-task baselines on the damaged-digits problem (chapter 15).
+
+The grid: fourteen multi-task configurations (EW, UW, GLS, DWA, STCH, GradDrop, GradVac,
+CAGrad, IMTL, MoCo, Aligned-MTL and EGA at T = 0.5, 1.0, 2.0) and the three single-task
+baselines, each for every seed, on the problem of :mod:`radarode_lite.mtl.digits` (fixed
+train/test split, seed 0). Every run writes one results file with
+:func:`radarode_lite.results.save_result`: test metrics, configuration, seed, the command that
+repeats it, git commit, wall time and machine, plus the per-epoch history (training losses,
+task weights, EGA's eccentric vector). Runs whose file exists are skipped, so an interrupted
+grid resumes where it stopped. At the end a JSON summary (mean and standard deviation over
+seeds of every metric and of delta_m against the single-task baselines) is printed.
+
+Usage (from the repository root)::
+
+    python data_scripts/run_digits.py                       # the whole grid, one CPU thread
+    python data_scripts/run_digits.py --runs ega_T1.0 --seeds 0 --force   # one run again
+    python data_scripts/run_digits.py --smoke --out /tmp/digits_smoke     # a few seconds
+    python data_scripts/run_digits.py --list                # the run names
+
+The whole grid takes a few minutes on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from radarode_lite import results
+from radarode_lite.mtl import digits
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "book" / "data" / "results" / "digits"
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+DEFAULT_EPOCHS = 30
+
+#: run name -> (label shown in the book, method name, hyper-parameters); in the order of Table II.
+MTL_RUNS = {
+    "ew": ("EW", "ew", {}),
+    "uw": ("UW", "uw", {}),
+    "gls": ("GLS", "gls", {}),
+    "dwa": ("DWA", "dwa", {}),
+    "stch": ("STCH", "stch", {}),
+    "graddrop": ("GradDrop", "graddrop", {}),
+    "gradvac": ("GradVac", "gradvac", {}),
+    "cagrad": ("CAGrad", "cagrad", {}),
+    "imtl": ("IMTL", "imtl", {}),
+    "moco": ("MoCo", "moco", {}),
+    "aligned_mtl": ("Aligned-MTL", "aligned_mtl", {}),
+    "ega_T0.5": ("EGA (T=0.5)", "ega", {"temperature": 0.5}),
+    "ega_T1.0": ("EGA (T=1.0)", "ega", {"temperature": 1.0}),
+    "ega_T2.0": ("EGA (T=2.0)", "ega", {"temperature": 2.0}),
+}
+#: run name -> task of a single-task baseline.
+SINGLE_RUNS = {f"single_{t}": t for t in digits.TASKS}
+SMOKE_RUNS = ("ew", "ega_T1.0")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="results folder (default book/data/results/digits)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds (default 0 1 2 3 4)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"epochs per run (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--runs", nargs="+", default=None, metavar="NAME",
+                        help="run names (default all; see --list); baselines: single_class, single_image, single_blot")
+    parser.add_argument("--force", action="store_true", help="run again even where a results file exists")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny grid: EW and EGA (T=1.0) and the baselines, seed 0, 2 epochs (use with --out)")
+    parser.add_argument("--list", action="store_true", help="print the run names and exit")
+    args = parser.parse_args(argv)
+    names = list(MTL_RUNS) + list(SINGLE_RUNS)
+    if args.list:
+        print("\n".join(names))
+        return {"runs": names}
+    if args.smoke:
+        runs = args.runs or list(SMOKE_RUNS) + list(SINGLE_RUNS)
+        seeds = args.seeds or [0]
+        epochs = args.epochs or 2
+    else:
+        runs = args.runs or names
+        seeds = args.seeds or list(DEFAULT_SEEDS)
+        epochs = args.epochs or DEFAULT_EPOCHS
+    unknown = [r for r in runs if r not in names]
+    if unknown:
+        parser.error(f"unknown run names {unknown}; valid: {', '.join(names)}")
+    if any(s < 0 for s in seeds) or epochs < 1 or args.threads < 1:
+        parser.error("--seeds must be >= 0, --epochs and --threads >= 1")
+    torch.set_num_threads(args.threads)
+    out = args.out
+
+    problem = digits.load_problem()
+    start = time.perf_counter()
+    done, skipped = [], []
+    for seed in seeds:
+        for run in runs:
+            path = out / _file_name(run, seed)
+            if path.exists() and not args.force:
+                skipped.append(str(path))
+                continue
+            record_run(path, run, seed, epochs, problem, out, args.threads)
+            done.append(str(path))
+            print(f"{path.relative_to(out)} done", file=sys.stderr, flush=True)
+    summary = summarise(out)
+    summary.update({"out": str(out), "runs_done": len(done), "runs_skipped": len(skipped),
+                    "grid_wall_s": round(time.perf_counter() - start, 2), "threads": args.threads})
+    print(json.dumps(summary, indent=1))
+    return summary
+
+
+def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path, threads: int) -> Path:
+    """Train one run and write its results file at ``path``."""
+    if run in MTL_RUNS:
+        label, method, kwargs = MTL_RUNS[run]
+        trained = digits.train(method, seed=seed, problem=problem, epochs=epochs, method_kwargs=kwargs)
+        kind = "mtl"
+    else:
+        task = SINGLE_RUNS[run]
+        label = f"Single-task ({task})"
+        trained = digits.train_single_task(task, seed=seed, problem=problem, epochs=epochs)
+        kind = "single_task"
+    config = {"problem": "digits", "run": run, "label": label, "kind": kind, "seed": seed,
+              "threads": threads, **trained.config}
+    command = " ".join(["python", "data_scripts/run_digits.py", "--runs", run, "--seeds", str(seed),
+                        "--epochs", str(epochs), "--out", shlex.quote(_display(out)), "--force"])
+    params = sum(p.numel() for p in trained.model.parameters())
+    return results.save_result(path, trained.metrics, config, seed, command, round(trained.wall_s, 3),
+                               history=trained.history, n_parameters=params)
+
+
+def summarise(out: Path) -> dict:
+    """Mean and standard deviation over seeds of every metric and of delta_m, per label."""
+    if not out.is_dir():
+        return {"labels": {}}
+    records = [r for r in results.load_results(out) if r["config"].get("problem") == "digits"]
+    singles = {}
+    for r in records:
+        if r["config"]["kind"] == "single_task":
+            singles.setdefault(r["config"]["tasks"][0], []).append(r["metrics"])
+    baseline = None
+    if all(t in singles for t in digits.TASKS):
+        baseline = {t: digits.average_metrics(singles[t])[t] for t in digits.TASKS}
+    groups = {}
+    for r in records:
+        groups.setdefault(r["config"]["label"], []).append(r)
+    labels = {}
+    for label, recs in groups.items():
+        entry = {"n_seeds": len(recs), "wall_s_mean": round(float(np.mean([r["wall_s"] for r in recs])), 3)}
+        for task, values in recs[0]["metrics"].items():
+            for name in values:
+                xs = [r["metrics"][task][name] for r in recs]
+                entry[f"{task}.{name}"] = [round(float(np.mean(xs)), 4), round(float(np.std(xs)), 4)]
+        if baseline is not None and recs[0]["config"]["kind"] == "mtl":
+            dm = [digits.delta_m_vs_single_task(r["metrics"], baseline) for r in recs]
+            entry["delta_m_pct"] = [round(float(np.mean(dm)), 3), round(float(np.std(dm)), 3)]
+        labels[label] = entry
+    return {"labels": labels, "baseline": baseline,
+            "total_run_wall_s": round(float(sum(r["wall_s"] for r in records)), 2)}
+
+
+def _file_name(run: str, seed: int) -> str:
+    folder = "single_task" if run in SINGLE_RUNS else "mtl"
+    return f"{folder}/{run}_seed{seed}.json"
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the repository root when inside it, else absolute."""
+    path = Path(os.path.abspath(path))
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    main()
