@@ -551,7 +551,8 @@ def moco(
     else:
         if not isinstance(state, dict) or not {"y", "lam", "step"} <= set(state):
             raise ValueError("state must be None or the dict returned by moco (keys 'y', 'lam', 'step')")
-        y = torch.as_tensor(state["y"], dtype=torch.float64, device=H.device)
+        # y None: tracking restarts from this G (the weights and the step count carry over)
+        y = H.clone() if state["y"] is None else torch.as_tensor(state["y"], dtype=torch.float64, device=H.device)
         lam = torch.as_tensor(state["lam"], dtype=torch.float64, device=H.device)
         step = int(state["step"])
         if y.shape != (n, m) or lam.shape != (n,):

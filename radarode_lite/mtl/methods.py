@@ -922,6 +922,11 @@ class MoCo(GradientMethod):
         self.state = None
 
     def _combine(self, G, losses):
+        if self.state is not None and tuple(self.state["y"].shape) != tuple(G.shape):
+            # with gradients="representation" the width of G follows the batch size, so a
+            # smaller last batch cannot continue the tracked gradients: they restart from this
+            # G, while the task weights and the step count carry over
+            self.state = {**self.state, "y": None}
         d, self.state = _call(_functional().moco, G, state=self.state, losses=losses, **self.options)
         return d
 
