@@ -24,7 +24,7 @@ model weights are not kept. The grid is resumable: a run whose results file exis
 so an interrupted grid continues where it stopped (``--force`` re-runs).
 
 Lite grid protocol (what chapter 12 reports): the ``lite`` preset on ``book:default`` (6
-subjects x 4 statuses x 30 s; subject 1 held out), ``--epochs`` epochs of Adam (lr 1e-3,
+subjects x 4 statuses x 30 s; one subject held out, drawn with split seed 0: subject 4), ``--epochs`` epochs of Adam (lr 1e-3,
 batch 32), the gradient methods on the gradient with respect to the shared representation
 (``gradients=representation``, the cheap form the radarODE-MTL code uses too), EGA's warm-up
 epoch ``min(4, epochs // 4)``.

@@ -14,7 +14,12 @@ One module per stage of the pipeline, each taught by a chapter of the book:
 - ``losses``      the task losses (chapters 6-8)
 - ``mtl``         loss balancing and gradient methods, EGA among them (chapters 9-11)
 - ``metrics``     RMSE, PCC, R^2, PPI error, timing error, MDR, delta_m (chapters 6-8, 12)
+- ``train``       the book's data set, the training loop with checkpoints, evaluation (chapters 6-8, 12)
+- ``distributed`` training across processes with per-task gradients reduced (chapter 12, appendix)
+- ``results``     stored experiment results with the metadata that made them (chapters 12-15)
+- ``tables``      Table II from stored results: means over seeds, delta_m (chapter 12)
 - ``reconstruct`` long-term ECG from beats, anchors and cycle lengths (chapter 13)
+- ``robustness``  the frameworks and noise conditions of the robustness study (chapter 14)
 - ``plotting``    the figure style and helpers the chapters share
 
 Importing the package imports none of its modules: ``from radarode_lite import signals``.

@@ -1,0 +1,423 @@
+r"""Tables of stored runs: mean and spread over seeds, and the book's Table II (chapter 12).
+
+The experiment grids (``data_scripts/run_experiments.py``) store one results file per run,
+named ``<configuration>_seed<k>.json`` (:mod:`radarode_lite.results`). This module turns a list
+of such records into tables:
+
+- :func:`configuration`: the configuration a run belongs to (its name without the seed);
+- :func:`summarise_runs`: per configuration, the values of some metrics over the seeds, their
+  mean and their sample standard deviation;
+- :func:`single_task_baseline`: per seed, the metrics of the three single-task runs put
+  together, the reference of :math:`\Delta_m`;
+- :func:`delta_m_table2`: :math:`\Delta_m` of one run against a baseline with the per-task
+  grouping of Table II of Zhang et al. (IEEE TIM 2025): shape (RMSE, PCC), cycle length (PPI
+  error), anchor (timing error, MDR); see :func:`radarode_lite.metrics.delta_m`;
+- :func:`delta_m_per_task`: the three per-task terms whose mean is :math:`\Delta_m`;
+- :func:`table2`: the rows of Table II from the runs found, :math:`\Delta_m` computed per seed
+  against that seed's baseline, then averaged;
+- :func:`compare`: whether the gap between two rows is larger than their seed spread;
+- :func:`format_mean_std` and :func:`html_table`: cells and tables to show;
+- :func:`read_paper_table2`: the published Table II (``book/data/paper/table2_optimisers.csv``).
+
+Everything works with any subset of a grid: configurations without runs are left out, and
+every summary says how many values it averages.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+from radarode_lite import metrics
+
+__all__ = [
+    "TABLE2_TASKS",
+    "TABLE2_COLUMNS",
+    "HIGHER_IS_BETTER",
+    "BASELINE",
+    "SINGLE_TASK_RUNS",
+    "TABLE2_METHODS",
+    "EGA_TEMPERATURES",
+    "EGA_VARIANTS",
+    "TABLE2_CONFIGS",
+    "configuration",
+    "label",
+    "paper_label",
+    "summarise_runs",
+    "single_task_baseline",
+    "delta_m_per_task",
+    "delta_m_table2",
+    "table2",
+    "compare",
+    "format_mean_std",
+    "html_table",
+    "read_paper_table2",
+]
+
+#: Metrics of each task in Table II (the keys of :func:`radarode_lite.train.evaluate`); the
+#: grouping of :math:`\Delta_m`.
+TABLE2_TASKS = {
+    "shape": ("rmse_norm", "pcc_pct"),
+    "ppi": ("ppi_error_ms",),
+    "anchor": ("timing_error_ms", "mdr_pct"),
+}
+
+#: The metric columns of Table II, in the paper's order.
+TABLE2_COLUMNS = ("rmse_norm", "pcc_pct", "ppi_error_ms", "timing_error_ms", "mdr_pct")
+
+#: Whether a larger value of a column is better.
+HIGHER_IS_BETTER = {"rmse_norm": False, "pcc_pct": True, "ppi_error_ms": False, "timing_error_ms": False,
+                    "mdr_pct": False, "delta_m_pct": True, "delta_m_shape_pct": True, "delta_m_ppi_pct": True,
+                    "delta_m_anchor_pct": True}  # fmt: skip
+
+#: Configuration name of the single-task baseline row.
+BASELINE = "single_task"
+
+#: Configuration of the single-task run of each task.
+SINGLE_TASK_RUNS = {"shape": "single_shape", "anchor": "single_anchor", "ppi": "single_ppi"}
+
+#: Multi-task methods of Table II other than EGA (registry names, the paper's order) and their labels.
+TABLE2_METHODS = {"ew": "Equal Weight", "uw": "UW", "gls": "GLS", "dwa": "DWA", "stch": "STCH",
+                  "graddrop": "GradDrop", "gradvac": "GradVac", "cagrad": "CAGrad", "imtl": "IMTL",
+                  "moco": "MoCo", "aligned_mtl": "Aligned-MTL"}  # fmt: skip
+
+#: EGA's temperatures in Table II and the two forms of its alignment (chapter 11).
+EGA_TEMPERATURES = (0.1, 0.5, 1.0, 1.5, 2.0)
+EGA_VARIANTS = ("paper", "official")
+
+#: Row order of :func:`table2`: the baseline, the methods, EGA (paper variant, then official).
+TABLE2_CONFIGS = ((BASELINE,) + tuple(TABLE2_METHODS)
+                  + tuple(f"ega_{v}_T{t:g}" for v in EGA_VARIANTS for t in EGA_TEMPERATURES))  # fmt: skip
+
+_SEED_SUFFIX = re.compile(r"^(?P<config>.+)_seed(?P<seed>\d+)$")
+_EGA = re.compile(r"^ega_(?P<variant>paper|official)_T(?P<t>\d+(\.\d+)?)$")
+
+
+def configuration(record) -> str:
+    """The configuration of a run: its name (``record["run"]``, else the file stem of
+    ``record["path"]``) without the trailing ``_seed<k>``.
+
+    >>> configuration({"run": "ega_paper_T0.5_seed2"})
+    'ega_paper_T0.5'
+    """
+    if not isinstance(record, Mapping):
+        raise TypeError(f"record must be a results record (a dict), got {type(record).__name__}")
+    name = record.get("run")
+    if name is None and record.get("path") is not None:
+        name = Path(str(record["path"])).stem
+    if not isinstance(name, str) or not name:
+        raise ValueError("record must name its run: a 'run' entry or a 'path' entry like 'ew_seed0.json'")
+    match = _SEED_SUFFIX.match(name)
+    return match["config"] if match else name
+
+
+def label(config: str) -> str:
+    """Readable name of a configuration: ``"ega_paper_T1"`` -> ``"EGA paper (T=1.0)"``."""
+    if config == BASELINE:
+        return "Single-task baseline"
+    if config in TABLE2_METHODS:
+        return TABLE2_METHODS[config]
+    match = _EGA.match(config)
+    if match:
+        return f"EGA {match['variant']} (T={float(match['t']):.1f})"
+    return config
+
+
+def paper_label(config: str):
+    """The row of the published Table II that a configuration reproduces, or None.
+
+    Both variants of EGA map to the paper's EGA row of the same temperature.
+    """
+    if config == BASELINE or config in TABLE2_METHODS:
+        return label(config)
+    match = _EGA.match(config)
+    if match:
+        return f"EGA (T={float(match['t']):.1f})"
+    return None
+
+
+def summarise_runs(records, keys) -> dict:
+    """Per configuration, the values of ``keys`` over its seeds, their mean and standard deviation.
+
+    Parameters
+    ----------
+    records : sequence of results records (dicts with ``"run"`` or ``"path"``, ``"seed"`` and
+        ``"metrics"``), e.g. from :func:`radarode_lite.results.load_results`.
+    keys : sequence of metric names looked up in ``record["metrics"]``; a missing or
+        ``None`` value counts as NaN.
+
+    Returns
+    -------
+    dict configuration -> ``{"seeds": [...], "values": {key: [...]}, "mean": {key: float},
+    "std": {key: float}, "n": {key: int}}``, configurations in order of first appearance,
+    seeds sorted, ``values`` aligned with ``seeds``. ``mean`` and ``std`` (sample standard
+    deviation, ``ddof=1``) are taken over the finite values only; ``n`` counts them; the mean
+    is NaN without finite values and the standard deviation with fewer than two.
+
+    Raises ``ValueError`` when two records have the same configuration and seed.
+    """
+    records = _records(records)
+    keys = _keys(keys)
+    grouped: dict = {}
+    for record in records:
+        seed = _seed(record)
+        runs = grouped.setdefault(configuration(record), {})
+        if seed in runs:
+            raise ValueError(f"two records of configuration {configuration(record)!r} have seed {seed}")
+        runs[seed] = _metrics(record)
+    out = {}
+    for config, runs in grouped.items():
+        seeds = sorted(runs)
+        values = {k: [_number(runs[s].get(k)) for s in seeds] for k in keys}
+        out[config] = {"seeds": seeds, "values": values, "mean": {}, "std": {}, "n": {}}
+        for k in keys:
+            finite = np.array([v for v in values[k] if math.isfinite(v)])
+            out[config]["n"][k] = int(finite.size)
+            out[config]["mean"][k] = float(finite.mean()) if finite.size else math.nan
+            out[config]["std"][k] = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
+    return out
+
+
+def single_task_baseline(records) -> dict:
+    """Per seed, the metrics of the three single-task runs together (the reference of :math:`\\Delta_m`).
+
+    Returns ``{seed: {metric: value}}`` with the metrics of :data:`TABLE2_TASKS`, each taken
+    from the run that trained that task alone (``single_shape``, ``single_anchor``,
+    ``single_ppi``), for the seeds that have all three runs.
+    """
+    records = _records(records)
+    found: dict = {}
+    for record in records:
+        config = configuration(record)
+        for task, name in SINGLE_TASK_RUNS.items():
+            if config == name:
+                found.setdefault(_seed(record), {})[task] = _metrics(record)
+    out = {}
+    for seed in sorted(found):
+        if set(found[seed]) == set(TABLE2_TASKS):
+            out[seed] = {k: _number(found[seed][t].get(k)) for t, ks in TABLE2_TASKS.items() for k in ks}
+    return out
+
+
+def delta_m_per_task(base, new) -> dict:
+    r"""Each task's share of :func:`delta_m_table2`: ``{task: percent}``, the mean signed relative change of its metrics.
+
+    :func:`delta_m_table2` is the mean of these three numbers. A metric whose baseline is
+    close to zero (an MDR of 1 %, say) can make its task's share very large: the relative
+    change divides by the baseline. NaN for a task with a missing or non-finite value.
+    """
+    for name, arg in (("base", base), ("new", new)):
+        if not isinstance(arg, Mapping):
+            raise TypeError(f"{name} must be a mapping of the metrics {TABLE2_COLUMNS}, got {type(arg).__name__}")
+    out = {}
+    for task, keys in TABLE2_TASKS.items():
+        b, n = [_number(base.get(k)) for k in keys], [_number(new.get(k)) for k in keys]
+        if all(math.isfinite(v) for v in b + n):
+            out[task] = metrics.delta_m({task: b}, {task: n}, {task: [HIGHER_IS_BETTER[k] for k in keys]})
+        else:
+            out[task] = math.nan
+    return out
+
+
+def delta_m_table2(base, new) -> float:
+    r""":math:`\Delta_m` (percent) of metrics ``new`` over ``base`` with Table II's per-task grouping.
+
+    The mean over the three tasks of the mean signed relative change of each task's metrics
+    (:func:`radarode_lite.metrics.delta_m`): shape (RMSE, PCC), cycle length (PPI error),
+    anchor (timing error, MDR). NaN if a value is missing or not finite.
+
+    Parameters
+    ----------
+    base, new : mappings holding the five metrics of :data:`TABLE2_COLUMNS`.
+    """
+    for name, arg in (("base", base), ("new", new)):
+        if not isinstance(arg, Mapping):
+            raise TypeError(f"{name} must be a mapping of the metrics {TABLE2_COLUMNS}, got {type(arg).__name__}")
+    b = {t: [_number(base.get(k)) for k in ks] for t, ks in TABLE2_TASKS.items()}
+    n = {t: [_number(new.get(k)) for k in ks] for t, ks in TABLE2_TASKS.items()}
+    if not all(math.isfinite(v) for d in (b, n) for vs in d.values() for v in vs):
+        return math.nan
+    flags = {t: [HIGHER_IS_BETTER[k] for k in ks] for t, ks in TABLE2_TASKS.items()}
+    return metrics.delta_m(b, n, flags)
+
+
+def table2(records) -> list:
+    r"""The rows of the book's Table II from the runs in ``records``.
+
+    One row per configuration with at least one run, in the order of :data:`TABLE2_CONFIGS`
+    (other configurations after them, sorted; the single-task runs themselves only through the
+    baseline row). Each row is a dict with ``config``, ``label``, ``paper_label`` and the
+    entries of :func:`summarise_runs` (``seeds``, ``values``, ``mean``, ``std``, ``n``) for the
+    columns :data:`TABLE2_COLUMNS`, ``"delta_m_pct"`` and the per-task shares
+    ``"delta_m_shape_pct"``, ``"delta_m_ppi_pct"``, ``"delta_m_anchor_pct"``
+    (:func:`delta_m_per_task`; their mean is ``"delta_m_pct"``). :math:`\Delta_m` is computed per
+    run against the baseline of the same seed (:func:`single_task_baseline`) and NaN for a
+    seed without a complete baseline; the baseline row has :math:`\Delta_m = 0` for each of
+    its seeds.
+    """
+    records = _records(records)
+    baseline = single_task_baseline(records)
+    parts = tuple(f"delta_m_{t}_pct" for t in TABLE2_TASKS)
+    rows_in = [{"run": f"{BASELINE}_seed{s}", "seed": s, "metrics": {**m, "delta_m_pct": 0.0, **dict.fromkeys(parts, 0.0)}}
+               for s, m in baseline.items()]  # fmt: skip
+    for record in records:
+        if configuration(record) in SINGLE_TASK_RUNS.values():
+            continue
+        if configuration(record) == BASELINE:
+            raise ValueError(f"a run may not be named {BASELINE!r}: that name is the baseline row's")
+        seed, values = _seed(record), dict(_metrics(record))
+        if seed in baseline:
+            values["delta_m_pct"] = delta_m_table2(baseline[seed], values)
+            for task, share in delta_m_per_task(baseline[seed], values).items():
+                values[f"delta_m_{task}_pct"] = share
+        else:
+            values.update(dict.fromkeys(("delta_m_pct",) + parts, math.nan))
+        rows_in.append({"run": configuration(record), "seed": seed, "metrics": values})
+    summary = summarise_runs(rows_in, TABLE2_COLUMNS + ("delta_m_pct",) + parts)
+    order = [c for c in TABLE2_CONFIGS if c in summary] + sorted(c for c in summary if c not in TABLE2_CONFIGS)
+    return [{"config": c, "label": label(c), "paper_label": paper_label(c), **summary[c]} for c in order]
+
+
+def compare(rows, a: str, b: str, key: str = "delta_m_pct") -> dict:
+    """Is configuration ``a`` better than ``b`` in column ``key`` by more than the seed spread?
+
+    ``rows`` from :func:`table2` (or :func:`summarise_runs` as a dict). The verdict is
+    ``"a"`` or ``"b"`` (the better one, by the direction of :data:`HIGHER_IS_BETTER`) when
+    both conditions hold: the gap between the two means is larger than the larger of the two
+    seed standard deviations, and the better one wins on every seed that both have (paired by
+    seed: same initial weights and batch order). Otherwise ``"within spread"``; with fewer
+    than two paired seeds, ``"too few seeds"``. A heuristic with three seeds, not a test of
+    significance.
+
+    Returns
+    -------
+    dict with ``mean_a``, ``mean_b``, ``gap`` (``mean_a - mean_b``), ``spread`` (the larger
+    standard deviation), ``paired_seeds``, ``wins_a`` (paired seeds where ``a`` is better),
+    ``verdict``.
+    """
+    table = _as_table(rows)
+    for name, config in (("a", a), ("b", b)):
+        if config not in table:
+            raise ValueError(f"{name} must be a configuration of rows, got {config!r}; rows hold {sorted(table)}")
+    if key not in HIGHER_IS_BETTER:
+        raise ValueError(f"key must be one of {sorted(HIGHER_IS_BETTER)}, got {key!r}")
+    ra, rb = table[a], table[b]
+    if key not in ra["mean"] or key not in rb["mean"]:
+        raise ValueError(f"rows have no column {key!r}")
+    sign = 1.0 if HIGHER_IS_BETTER[key] else -1.0
+    va, vb = dict(zip(ra["seeds"], ra["values"][key])), dict(zip(rb["seeds"], rb["values"][key]))
+    paired = [s for s in va if s in vb and math.isfinite(va[s]) and math.isfinite(vb[s])]
+    wins_a = sum(sign * (va[s] - vb[s]) > 0 for s in paired)
+    wins_b = sum(sign * (vb[s] - va[s]) > 0 for s in paired)
+    gap = ra["mean"][key] - rb["mean"][key]
+    spread = max(ra["std"][key], rb["std"][key])
+    if len(paired) < 2 or not math.isfinite(spread):
+        verdict = "too few seeds"
+    elif abs(gap) > spread and sign * gap > 0 and wins_a == len(paired):
+        verdict = "a"
+    elif abs(gap) > spread and sign * gap < 0 and wins_b == len(paired):
+        verdict = "b"
+    else:
+        verdict = "within spread"
+    return {"mean_a": ra["mean"][key], "mean_b": rb["mean"][key], "gap": gap, "spread": spread,
+            "paired_seeds": len(paired), "wins_a": int(wins_a), "verdict": verdict}  # fmt: skip
+
+
+def format_mean_std(row, key: str, digits: int = 2) -> str:
+    """A cell of a table: ``"mean ± std"`` of ``row``'s column ``key``, the mean alone for one
+    value, ``"-"`` for none; ``digits`` decimals."""
+    if not isinstance(row, Mapping) or "mean" not in row or "n" not in row:
+        raise TypeError("row must be a row of table2() or a value of summarise_runs()")
+    if key not in row["mean"]:
+        raise ValueError(f"row has no column {key!r}; it has {sorted(row['mean'])}")
+    if isinstance(digits, bool) or not isinstance(digits, Integral) or digits < 0:
+        raise ValueError(f"digits must be an int >= 0, got {digits!r}")
+    n, mean, std = row["n"][key], row["mean"][key], row["std"][key]
+    if n == 0:
+        return "-"
+    return f"{mean:.{digits}f}" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def html_table(header, body) -> str:
+    """An HTML table (for ``IPython.display.HTML``) of the strings in ``header`` and the rows of ``body``."""
+    import html
+
+    header = [str(h) for h in header]
+    body = [[str(c) for c in row] for row in body]
+    if any(len(row) != len(header) for row in body):
+        raise ValueError(f"every row of body must have {len(header)} cells, like header")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def read_paper_table2(path) -> dict:
+    """The published Table II: ``{method label: {column: value}}`` from its CSV transcription.
+
+    Columns as in the file: ``rmse_mv``, ``pcc_pct``, ``ppi_error_ms``, ``timing_error_ms``,
+    ``mdr_pct``, ``delta_m_pct`` (floats); rows in the paper's order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no Table II file at {str(path)!r}")
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "method" not in reader.fieldnames:
+            raise ValueError(f"{str(path)!r} must be a CSV file with a 'method' column")
+        return {row["method"]: {k: float(v) for k, v in row.items() if k != "method"} for row in reader}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _records(records) -> list:
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of results records, got {type(records).__name__}")
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise TypeError(f"records[{i}] must be a results record (a dict), got {type(record).__name__}")
+    return list(records)
+
+
+def _seed(record) -> int:
+    seed = record.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"record {configuration(record)!r} must hold an integer 'seed' >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _metrics(record) -> Mapping:
+    if not isinstance(record.get("metrics"), Mapping):
+        raise ValueError(f"record {configuration(record)!r} must hold a 'metrics' mapping")
+    return record["metrics"]
+
+
+def _keys(keys) -> tuple:
+    if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys:
+        raise TypeError(f"keys must be a non-empty list of metric names, got {keys!r}")
+    if not all(isinstance(k, str) for k in keys):
+        raise TypeError(f"keys must hold strings, got {list(keys)!r}")
+    return tuple(keys)
+
+
+def _number(value) -> float:
+    """A metric value as a float (``None``, as stored for NaN, becomes NaN)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"metric values must be numbers, got {value!r}")
+    return float(value)
+
+
+def _as_table(rows) -> dict:
+    if isinstance(rows, Mapping):
+        return dict(rows)
+    if isinstance(rows, Sequence) and all(isinstance(r, Mapping) and "config" in r for r in rows):
+        return {r["config"]: r for r in rows}
+    raise TypeError("rows must be the list returned by table2() or the dict returned by summarise_runs()")
