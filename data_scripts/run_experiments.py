@@ -13,7 +13,8 @@ Grids:
   GradVac, CAGrad, IMTL, MoCo, Aligned-MTL and EGA (T in 0.1, 0.5, 1.0, 1.5, 2.0; the
   ``paper`` and ``official`` variants), each with every seed of ``--seeds``.
 - ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
-  script only forwards to it).
+  script forwards ``--results``, ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
+  ``--only`` (framework names), ``--force``, ``--list`` and ``--smoke`` to it).
 
 Every run is one call of ``data_scripts/train.py`` in its own process (so that runs are
 independent and several can go side by side, one CPU thread each). Its ``metrics.json`` (the
@@ -139,10 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.grid == "noise" and not args.smoke:
-        noise = _REPO / "data_scripts" / "run_noise.py"
-        forwarded = [a for a in argv if a not in ("--grid", "noise")]
-        return subprocess.call([sys.executable, str(noise), *forwarded])
+    if args.grid == "noise":
+        if args.workers != 1 or args.device != "cpu" or args.train_arg:
+            print("error: --workers, --device and --train-arg apply to the table2 grid only", file=sys.stderr)
+            return 2
+        forwarded = ["--results", args.results, "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs),
+                     "--data", args.data, "--preset", args.preset]  # fmt: skip
+        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
+        if args.only:
+            forwarded += ["--only", *args.only]
+        return subprocess.call([sys.executable, str(_REPO / "data_scripts" / "run_noise.py"), *forwarded])
     if args.workers < 1:
         print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 2
