@@ -55,9 +55,7 @@ import datetime
 import json
 import math
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -408,33 +406,17 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
 
 
 def git_commit() -> str:
-    """``git rev-parse HEAD`` of the repository, or ``"unknown"``."""
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else "unknown"
+    """``git rev-parse HEAD`` of the repository, or ``"unknown"`` (:func:`radarode_lite.results.git_commit`)."""
+    from radarode_lite import results
+
+    return results.git_commit(_REPO)
 
 
 def machine_info() -> dict:
-    """Platform, Python, CPU count and library versions of this machine."""
-    import numpy as np
-    import torch
+    """Platform, Python, CPU count and library versions (:func:`radarode_lite.results.machine_info`)."""
+    from radarode_lite import results
 
-    from radarode_lite import __version__
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "radarode_lite": __version__,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
+    return results.machine_info()
 
 
 def _atomic_save(path: Path, write) -> None:
@@ -449,16 +431,10 @@ def _atomic_save(path: Path, write) -> None:
 
 
 def _json_safe(value):
-    """NaN and infinities -> None (JSON has no NaN), recursively; numpy scalars -> Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    """NaN and infinities -> None, numpy scalars -> Python numbers, recursively (as results files store them)."""
+    from radarode_lite import results
+
+    return results._json_safe(value)
 
 
 def _read_json(path: Path):

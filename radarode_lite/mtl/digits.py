@@ -41,13 +41,14 @@ import inspect
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
 from torch import nn
 
 from radarode_lite import metrics as M
+from radarode_lite._checks import positive, real_number
 
 from . import methods as _methods
 
@@ -479,7 +480,7 @@ def train(method: str = "ew", seed: int = 0, problem: DigitsProblem | None = Non
     tasks = _check_tasks(tasks)
     epochs = _int_in(epochs, "epochs", 1, None)
     batch_size = _int_in(batch_size, "batch_size", 1, None)
-    lr = _positive(lr, "lr")
+    lr = positive(lr, "lr")
     hidden = _check_hidden(hidden)
     if problem is None:
         problem = load_problem()
@@ -674,31 +675,15 @@ def _int_in(value, name, low, high) -> int:
     return int(value)
 
 
-def _real(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _positive(value, name) -> float:
-    value = _real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
 def _non_negative(value, name) -> float:
-    value = _real(value, name)
+    value = real_number(value, name)
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
 
 
 def _fraction(value, name) -> float:
-    value = _real(value, name)
+    value = real_number(value, name)
     if not 0 < value < 1:
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
     return value
