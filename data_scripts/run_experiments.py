@@ -15,6 +15,9 @@ Grids:
 - ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
   script forwards ``--results``, ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
   ``--only`` (framework names), ``--force``, ``--list`` and ``--smoke`` to it).
+- ``digits``: the second multi-task problem of chapter 15 (``data_scripts/run_digits.py``; this
+  script forwards ``--results`` (as ``<results>/digits``), ``--seeds``, ``--epochs``, ``--force``,
+  ``--list`` and ``--smoke``).
 
 Every run is one call of ``data_scripts/train.py`` in its own process (so that runs are
 independent and several can go side by side, one CPU thread each). Its ``metrics.json`` (the
@@ -117,10 +120,12 @@ def smoke_runs() -> list[Run]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grid", default="table2", choices=["table2", "noise"], help="which grid to run")
+    parser.add_argument("--grid", default="table2", choices=["table2", "noise", "digits"], help="which grid to run")
     parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (one sub-folder per grid)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of every configuration")
-    parser.add_argument("--epochs", type=int, default=12, help="training epochs of every run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="seeds of every configuration (default 0 1 2; digits: its own default)")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of every run (default 12; digits: its own default)")  # fmt: skip
     parser.add_argument("--data", default="book:default", help="data set of train.py's --data")
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram/network preset")
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
@@ -140,6 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.grid == "digits":
+        if args.workers != 1 or args.device != "cpu" or args.train_arg or args.only:
+            print("error: --workers, --device, --train-arg and --only apply to the table2 grid only", file=sys.stderr)
+            return 2
+        forwarded = ["--out", str(Path(args.results) / "digits")]
+        forwarded += ["--seeds", *map(str, args.seeds)] if args.seeds is not None else []
+        forwarded += ["--epochs", str(args.epochs)] if args.epochs is not None else []
+        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
+        return subprocess.call([sys.executable, str(_REPO / "data_scripts" / "run_digits.py"), *forwarded])
+    args.seeds = [0, 1, 2] if args.seeds is None else args.seeds
+    args.epochs = 12 if args.epochs is None else args.epochs
     if args.grid == "noise":
         if args.workers != 1 or args.device != "cpu" or args.train_arg:
             print("error: --workers, --device and --train-arg apply to the table2 grid only", file=sys.stderr)
