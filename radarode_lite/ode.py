@@ -51,6 +51,7 @@ theta_T]``; ``a`` is the event amplitude (dimensionless), ``b`` its angular widt
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from numbers import Integral
 
@@ -134,7 +135,7 @@ def ecg_ode(params: torch.Tensor, n_samples: int = 200) -> torch.Tensor:
         if torch.is_grad_enabled() and params.requires_grad:
             z = torch.addmm(offset, _gaussian_forcing(params, theta), transfer_t)
         else:  # no graph to record: the forcing in place, a few passes over (B, 5, n)
-            z = torch.addmm(offset, _weighted_bumps(params, theta), transfer_t, alpha=-1.0)
+            z = torch.addmm(offset, _weighted_bumps(params, theta), transfer_t, alpha=-1.0)  # new tensor
         return z[0] if squeeze else z
     # long cycles: the same sum as a scaled cumulative sum, O(n) memory
     drive = _gaussian_forcing(params, theta) + baseline  # F_k + z0_k, (B, n)
@@ -263,13 +264,35 @@ def _gaussian_forcing(params: torch.Tensor, theta: torch.Tensor) -> torch.Tensor
 def _weighted_bumps(params: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     """-F without autograd bookkeeping: sum_i a_i dtheta_ik exp(-dtheta_ik^2 / (2 b_i^2)), (B, n).
 
-    The same arithmetic as :class:`_GaussianForcing`'s forward pass, done in place on one
-    (B, 5, n) buffer (only valid when no gradient is needed).
+    The same arithmetic as :class:`_GaussianForcing`'s forward pass, done in place in two
+    (B, 5, n) buffers that are kept between calls of the same shape (per thread), so that
+    repeated calls, e.g. over the batches of a data set, do not ask the memory allocator for
+    megabytes each time (only valid when no gradient is needed). The result is a view of a
+    scratch buffer, overwritten by the next call on this thread: use it at once.
     """
     a, b, th = params[:, 0::3, None], params[:, 1::3, None], params[:, 2::3, None]
-    dtheta = _phase_difference(theta, th)
-    bumps = dtheta.square().mul_(-0.5 / b**2).clamp_(min=-_EXPONENT_FLOOR).exp_().mul_(dtheta)
-    return torch.bmm(a.transpose(1, 2), bumps).squeeze(1)
+    dtheta, bumps, summed = _workspace(params.shape[0], theta.shape[0], params.dtype, params.device)
+    torch.sub(theta, th, out=dtheta)
+    if not bool(th.abs().max() < math.pi):  # see _phase_difference
+        torch.fmod(dtheta, 2.0 * math.pi, out=dtheta)
+    torch.square(dtheta, out=bumps)
+    bumps.mul_(-0.5 / b**2).clamp_(min=-_EXPONENT_FLOOR).exp_().mul_(dtheta)
+    torch.bmm(a.transpose(1, 2), bumps, out=summed)
+    return summed.squeeze(1)
+
+
+_SCRATCH = threading.local()
+
+
+def _workspace(batch: int, n: int, dtype: torch.dtype, device: torch.device):
+    """Two (batch, 5, n) scratch buffers and a (batch, 1, n) one, reused while the shape stays the same."""
+    key = (batch, n, dtype, device)
+    held = getattr(_SCRATCH, "buffers", None)
+    if held is None or held[0] != key:
+        make = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
+        held = (key, make(batch, 5, n), make(batch, 5, n), make(batch, 1, n))
+        _SCRATCH.buffers = held
+    return held[1:]
 
 
 @lru_cache(maxsize=8)

@@ -210,3 +210,34 @@ def test_relative_params_rejects_bad_bounds():
         ode.relative_params(torch.zeros(15), max_shift=-0.1)
     with pytest.raises(ValueError, match="deviation"):
         ode.relative_params(torch.zeros(3, 5))
+
+
+def test_no_grad_results_are_independent_of_later_calls_and_threads():
+    """The no-gradient path reuses scratch buffers: results must never alias them."""
+    import threading
+
+    g = torch.Generator().manual_seed(5)
+    p1 = ode.relative_params(torch.randn(8, 15, generator=g, dtype=torch.float64))
+    p2 = ode.relative_params(torch.randn(8, 15, generator=g, dtype=torch.float64))
+    with torch.no_grad():
+        first = ode.ecg_ode(p1)
+        kept = first.clone()
+        second = ode.ecg_ode(p2)  # same shape: the same scratch buffers
+    assert torch.equal(first, kept)
+    assert not torch.allclose(first, second)
+    torch.testing.assert_close(first, ode.ecg_ode_loop(p1), rtol=0, atol=1e-5)
+    # with a gradient the autograd path gives the same numbers
+    torch.testing.assert_close(ode.ecg_ode(p1.clone().requires_grad_(True)).detach(), first, rtol=0, atol=1e-12)
+    out = {}
+
+    def work(name, p):
+        with torch.no_grad():
+            for _ in range(20):
+                out[name] = ode.ecg_ode(p)
+
+    threads = [threading.Thread(target=work, args=(k, p)) for k, p in (("a", p1), ("b", p2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.equal(out["a"], first) and torch.equal(out["b"], second)
