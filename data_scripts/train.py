@@ -66,7 +66,7 @@ from pathlib import Path
 FORMAT = 1
 
 #: Default fraction of segments that get a burst in an ``abrupt:...`` noise condition.
-ABRUPT_FRACTION = 0.2
+ABRUPT_FRACTION = 0.2  # radarode_lite.robustness.ABRUPT_FRACTION, whose parser reads the names
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -327,24 +327,20 @@ def parse_noise(name) -> dict:
     ``clean`` -> ``{"name": "clean"}``; ``snr:-3`` -> ``{"name": "snr:-3", "snr_db": -3.0}``;
     ``abrupt:-9:2`` -> ``{"name": ..., "abrupt": [0.2, -9.0, [2.0, 2.0]]}``.
     """
+    from radarode_lite import robustness  # the one parser of the condition names (chapter 14)
+
     if not isinstance(name, str):
         raise TypeError(f"noise must be a string, got {type(name).__name__}")
-    parts = name.strip().lower().split(":")
     try:
-        numbers = [float(p) for p in parts[1:]]
-    except ValueError:
-        numbers = None
-    if parts == ["clean"]:
+        condition = robustness.parse_condition(name)
+    except ValueError as exc:
+        raise ValueError(f"noise: {exc}") from None
+    if condition["family"] == "clean":
         return {"name": "clean"}
-    if parts[0] == "snr" and numbers is not None and len(numbers) == 1 and math.isfinite(numbers[0]):
-        return {"name": name, "snr_db": numbers[0]}
-    if parts[0] == "abrupt" and numbers is not None and len(numbers) in (2, 3) and all(map(math.isfinite, numbers)):
-        snr_db, seconds = numbers[:2]
-        fraction = numbers[2] if len(numbers) == 3 else ABRUPT_FRACTION
-        if not 0.0 < seconds <= 4.0 or not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"noise {name!r}: the burst must last 0-4 s and the fraction lie in [0, 1]")
-        return {"name": name, "abrupt": [fraction, snr_db, [seconds, seconds]]}
-    raise ValueError(f"noise must be 'clean', 'snr:DB' or 'abrupt:DB:SECONDS[:FRACTION]', got {name!r}")
+    if condition["family"] == "constant":
+        return {"name": name, "snr_db": condition["snr_db"]}
+    seconds = condition["duration_s"]
+    return {"name": name, "abrupt": [condition["fraction"], condition["snr_db"], [seconds, seconds]]}
 
 
 def resolve_data(spec, preset, data_seed, noise) -> tuple[Path, str]:
