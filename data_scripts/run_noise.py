@@ -203,7 +203,7 @@ def run(args, argv) -> dict:
                 print(f"  training {fw} seed {seed} ({epochs} epochs)", flush=True)
                 model, record = robustness.train_framework(fw, train_items, epochs=epochs, seed=seed,
                                                            preset=args.preset, progress=args.progress)  # fmt: skip
-                record = _json_ready(record)
+                record = results.json_safe(record)
                 if seed in args.save_models:
                     robustness.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
             models[(fw, seed)], trained[(fw, seed)] = model, record
@@ -303,17 +303,6 @@ def _command(args, framework, seed, condition, epochs) -> str:
         if args.noise_seed:
             parts += ["--noise-seed", str(args.noise_seed)]
     return "python data_scripts/run_noise.py " + shlex.join(parts)
-
-
-def _json_ready(value):
-    """Tuples to lists and numpy numbers to Python numbers, recursively (for the model file)."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
 
 
 if __name__ == "__main__":

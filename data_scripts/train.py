@@ -150,7 +150,7 @@ def run(args, argv) -> dict:
     """Train and evaluate as ``args`` say; write ``metrics.json`` and ``model.pt``; return a summary."""
     import torch
 
-    from radarode_lite import data, train
+    from radarode_lite import data, results, train
     from radarode_lite.models import RadarODEMTL
     from radarode_lite.mtl import get_method
 
@@ -272,8 +272,8 @@ def run(args, argv) -> dict:
     wall_s = time.perf_counter() - began
     record = {
         "format": FORMAT,
-        "metrics": _json_safe(held_out),
-        "history": _json_safe(history.to_dict()),
+        "metrics": results.json_safe(held_out),
+        "history": results.json_safe(history.to_dict()),
         "config": config,
         "seed": args.seed,
         "command": "python data_scripts/train.py " + shlex.join(argv),
@@ -424,13 +424,6 @@ def _atomic_save(path: Path, write) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def _json_safe(value):
-    """NaN and infinities -> None, numpy scalars -> Python numbers, recursively (as results files store them)."""
-    from radarode_lite import results
-
-    return results._json_safe(value)
 
 
 def _read_json(path: Path):

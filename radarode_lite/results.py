@@ -41,6 +41,7 @@ __all__ = [
     "load_results",
     "git_commit",
     "machine_info",
+    "json_safe",
     "utc_now",
 ]
 
@@ -122,8 +123,8 @@ def save_result(path, metrics, config, seed, command, wall_s, git_commit_hash=No
         raise ValueError(f"path must end in .json, got {str(path)!r}")
     record = {
         "format": FORMAT,
-        "metrics": _json_safe(dict(_mapping(metrics, "metrics"))),
-        "config": _json_safe(dict(_mapping(config, "config"))),
+        "metrics": json_safe(dict(_mapping(metrics, "metrics"))),
+        "config": json_safe(dict(_mapping(config, "config"))),
         "seed": seed,
         "command": command,
         "git_commit": git_commit() if git_commit_hash is None else git_commit_hash,
@@ -134,7 +135,7 @@ def save_result(path, metrics, config, seed, command, wall_s, git_commit_hash=No
     for key, value in extra.items():
         if key in record:
             raise ValueError(f"extra entry {key!r} would overwrite a required key")
-        record[key] = _json_safe(value)
+        record[key] = json_safe(value)
     _validate(record, str(path))
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,16 +217,16 @@ def _mapping(value, name):
     return value
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN and infinities -> None, numpy scalars and arrays -> Python numbers and lists, recursively."""
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()
         if isinstance(value, list):
-            return _json_safe(value)
+            return json_safe(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

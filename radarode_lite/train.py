@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from radarode_lite import data, losses, metrics
+from radarode_lite.distributed import shard_indices
 from radarode_lite.models import TASKS
 from radarode_lite.mtl.methods import MTLMethod, get_method
 
@@ -415,8 +416,6 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
                     elif n_global < reducer.world_size:
                         continue
                     else:
-                        from radarode_lite.distributed import shard_indices
-
                         mine = shard_indices(indices, reducer.rank, reducer.world_size)
                     step = e * steps_per_epoch + n_steps
                     _set_lr(opt, base_lrs, step, total_steps, warmup_steps, schedule, final_lr_ratio)
