@@ -215,7 +215,7 @@ def gradvac(
         Source of the random visiting orders.
     eps : float
         Relative guard of the one denominator that can vanish, :math:`\\|g_j\\|
-        (\\sqrt{1-\\hat\\phi_{ij}^2} + \\epsilon)` (a target of exactly 1). It multiplies
+        \\max(\\sqrt{1-\\hat\\phi_{ij}^2}, \\epsilon)` (a target of exactly 1). It multiplies
         :math:`\\|g_j\\|`, so the update scales with ``G`` whatever its magnitude. Cosines
         and targets are clamped to :math:`[-1, 1]`; a zero row is left out of the
         comparisons.
@@ -257,7 +257,7 @@ def gradvac(
             if phi < target:
                 root_phi = math.sqrt(1 - phi**2)
                 root_target = math.sqrt(1 - target**2)
-                C[i, j] += norm_i * (target * root_phi - phi * root_target) / (norm_j * (root_target + eps))
+                C[i, j] += norm_i * (target * root_phi - phi * root_target) / (norm_j * max(root_target, eps))
             phi_hat[i, j] = (1 - beta) * target + beta * phi
     return _combine(torch.from_numpy(C.sum(axis=0)), G), {"targets": targets}
 
@@ -315,6 +315,11 @@ def cagrad(G, c: float = 0.5, rescale: bool = True) -> torch.Tensor:
         return torch.zeros_like(G[0])
     divisor = (1 + c**2) if rescale else 1.0
     A = M / scale
+    if c >= 1 and math.sqrt(_quadratic(A, _min_norm_weights(A))) <= 1e-7:
+        # Pareto-stationary G (0 in the convex hull of the rows): the ball around g_0 holds 0
+        # and no direction improves every task, so the best worst-case improvement, 0, is
+        # reached by d = 0 (the dual's direction g_w / |g_w| is then undefined)
+        return torch.zeros_like(G[0])
     b = A.mean(axis=1)
     g0_norm = math.sqrt(max(float(b.mean()), 0.0))  # |g_0| / sqrt(scale)
     phi = c * g0_norm
@@ -323,10 +328,6 @@ def cagrad(G, c: float = 0.5, rescale: bool = True) -> torch.Tensor:
     weights = np.full(n, 1.0 / n)  # d = G^T weights, starting from g_0
     if c > 0 and gw_norm > 1e-12:
         weights = weights + (c * g0_norm / gw_norm) * w
-    elif c >= 1:
-        # Pareto-stationary G: the ball around g_0 contains 0, and no direction improves
-        # every task, so the best worst-case improvement is 0, reached by d = 0
-        return torch.zeros_like(G[0])
     return _combine(torch.from_numpy(n * weights / divisor), G)
 
 
