@@ -3,6 +3,7 @@
     python data_scripts/count_truncations.py                       # the Table II EGA run
     python data_scripts/count_truncations.py --gradients params --epochs 4
     python data_scripts/count_truncations.py --train-with width    # reproduce the old artefact
+    python data_scripts/count_truncations.py --out book/data/results/truncations/gram.json
 
 Runs one training of the chapter-12 grid (``data_scripts/train.py`` with the Table II
 settings: lite preset, ``book:default``, Adam, EGA ``paper`` variant, T = 1, warm-up epoch 3,
@@ -59,7 +60,13 @@ def main(argv=None) -> int:
                         help="rank rule used by the training itself")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=None, help="also store the summary as a results file (.json)")
     args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    import time
+
+    began = time.perf_counter()
 
     import numpy as np
     import torch
@@ -114,6 +121,13 @@ def main(argv=None) -> int:
         "test_metrics": metrics["metrics"],
     }
     print(json.dumps(summary, indent=1))
+    if args.out is not None:
+        from radarode_lite import results
+
+        command = summary.pop("command")
+        metrics = {k: summary.pop(k) for k in list(summary) if k.startswith("steps") or k.endswith("ratio")}
+        results.save_result(args.out, metrics, vars(args), args.seed, command, round(time.perf_counter() - began, 1),
+                            **summary)  # fmt: skip
     return 0
 
 
