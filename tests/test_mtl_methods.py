@@ -360,18 +360,8 @@ def test_load_state_dict_rejects_other_method():
         EGA(3).load_state_dict(UW(3).state_dict())
 
 
-def test_moco_on_representation_gradients_survives_a_smaller_last_batch():
-    """The width of G follows the batch in representation mode; tracking restarts, weights carry over."""
-    torch.manual_seed(0)
-    backbone = torch.nn.Linear(4, 3)
-    heads = [torch.nn.Linear(3, 1) for _ in range(2)]
-    method = get_method("moco", 2, gradients="representation")
-    for batch in (5, 5, 2):
-        x = torch.randn(batch, 4)
-        z = backbone(x)
-        losses = [h(z).square().mean() for h in heads]
-        method.backward(losses, list(backbone.parameters()),
-                        task_params=[p for h in heads for p in h.parameters()], shared_representation=z)
-        assert tuple(method.state["y"].shape) == (2, batch * 3)
-    assert method.state["step"] == 3
-    assert torch.all(torch.isfinite(backbone.weight.grad))
+def test_moco_refuses_representation_gradients():
+    """A running average of representation gradients would mix coordinates of different samples."""
+    with pytest.raises(ValueError, match="gradients='params'"):
+        get_method("moco", 2, gradients="representation")
+    assert get_method("moco", 2).gradients == "params"

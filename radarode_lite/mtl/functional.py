@@ -123,7 +123,7 @@ def pcgrad(G, generator: torch.Generator | None = None) -> torch.Tensor:
             inner = C[i] @ M[:, j]
             if inner < 0:
                 C[i, j] -= inner / M[j, j]
-    return _combine(torch.from_numpy(C.sum(axis=0)), G64, G)
+    return _combine(torch.from_numpy(C.sum(axis=0)), G)
 
 
 def graddrop(G, leak=0.0, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -214,7 +214,11 @@ def gradvac(
     generator : torch.Generator, optional
         Source of the random visiting orders.
     eps : float
-        Added to denominators (zero gradients, cosines of +-1).
+        Relative guard of the one denominator that can vanish, :math:`\\|g_j\\|
+        \\max(\\sqrt{1-\\hat\\phi_{ij}^2}, \\epsilon)` (a target of exactly 1). It multiplies
+        :math:`\\|g_j\\|`, so the update scales with ``G`` whatever its magnitude. Cosines
+        and targets are clamped to :math:`[-1, 1]`; a zero row is left out of the
+        comparisons.
 
     Returns
     -------
@@ -235,26 +239,27 @@ def gradvac(
         targets = torch.as_tensor(state["targets"], dtype=torch.float64).detach().cpu().clone()
         if targets.shape != (n, n):
             raise ValueError(f"state['targets'] must have shape ({n}, {n}), got {tuple(targets.shape)}")
-    G64 = G.to(torch.float64)
-    M = _gram(G64)
-    phi_hat = targets.numpy()
+    M = _gram(G)
+    targets = targets.clamp(-1.0, 1.0)
+    phi_hat = targets.numpy()  # a view: the loop updates the returned targets in place
     C = np.eye(n)
     for i in range(n):
         others = [j for j in range(n) if j != i]
-        order = torch.randperm(len(others), generator=generator).tolist()
-        for idx in order:
+        for idx in torch.randperm(len(others), generator=generator).tolist():
             j = others[idx]
             cM = C[i] @ M
             norm_i = math.sqrt(max(float(cM @ C[i]), 0.0))
             norm_j = math.sqrt(max(float(M[j, j]), 0.0))
-            phi = float(cM[j]) / (norm_i * norm_j + eps)
+            if norm_i == 0.0 or norm_j == 0.0:
+                continue  # no direction to compare: nothing to vaccinate
+            phi = min(max(float(cM[j]) / (norm_i * norm_j), -1.0), 1.0)
             target = float(phi_hat[i, j])
             if phi < target:
-                root_phi = math.sqrt(max(1 - phi**2, 0.0))
-                root_target = math.sqrt(max(1 - target**2, 0.0))
-                C[i, j] += norm_i * (target * root_phi - phi * root_target) / (norm_j * root_target + eps)
+                root_phi = math.sqrt(1 - phi**2)
+                root_target = math.sqrt(1 - target**2)
+                C[i, j] += norm_i * (target * root_phi - phi * root_target) / (norm_j * max(root_target, eps))
             phi_hat[i, j] = (1 - beta) * target + beta * phi
-    return _combine(torch.from_numpy(C.sum(axis=0)), G64, G), {"targets": targets}
+    return _combine(torch.from_numpy(C.sum(axis=0)), G), {"targets": targets}
 
 
 # --------------------------------------------------------------------------------------
@@ -283,7 +288,9 @@ def cagrad(G, c: float = 0.5, rescale: bool = True) -> torch.Tensor:
     returned update is :math:`n\\, d^*/(1+c^2)` (``rescale=True``, the divisor of the authors'
     default ``rescale=1``) or :math:`n\\, d^*`; with ``c = 0`` it is the summed gradient.
     If :math:`g_{w^*} = 0` (the gradients are Pareto-stationary) the direction term is
-    undefined and the scaled mean gradient :math:`n g_0 / (1+c^2)` is returned.
+    undefined: for :math:`c \\ge 1` the ball contains 0 and the zero update is returned (it
+    raises no loss, as the paper's analysis of :math:`c \\ge 1` requires); for
+    :math:`c < 1` the scaled mean gradient :math:`n g_0 / (1+c^2)`.
 
     Parameters
     ----------
@@ -302,24 +309,26 @@ def cagrad(G, c: float = 0.5, rescale: bool = True) -> torch.Tensor:
     G = _gradient_matrix(G)
     _check_real(c, "c", low=0.0)
     n = G.shape[0]
-    G64 = G.to(torch.float64)
-    M = _gram(G64)
+    M = _gram(G)
     scale = float(np.max(np.diag(M)))
-    divisor = (1 + c**2) if rescale else 1.0
-    g0 = G64.mean(dim=0)
     if scale == 0:
         return torch.zeros_like(G[0])
+    divisor = (1 + c**2) if rescale else 1.0
     A = M / scale
+    if c >= 1 and math.sqrt(_quadratic(A, _min_norm_weights(A))) <= 1e-7:
+        # Pareto-stationary G (0 in the convex hull of the rows): the ball around g_0 holds 0
+        # and no direction improves every task, so the best worst-case improvement, 0, is
+        # reached by d = 0 (the dual's direction g_w / |g_w| is then undefined)
+        return torch.zeros_like(G[0])
     b = A.mean(axis=1)
-    phi = c * math.sqrt(max(float(b.mean()), 0.0))
+    g0_norm = math.sqrt(max(float(b.mean()), 0.0))  # |g_0| / sqrt(scale)
+    phi = c * g0_norm
     w = _cagrad_dual(A, b, phi)
-    gw = torch.from_numpy(w).to(G64.device) @ G64
-    gw_norm = float(torch.linalg.vector_norm(gw))
-    if c == 0 or gw_norm <= 1e-12 * math.sqrt(scale):
-        d = g0
-    else:
-        d = g0 + (c * float(torch.linalg.vector_norm(g0)) / gw_norm) * gw
-    return (n * d / divisor).to(G.dtype)
+    gw_norm = math.sqrt(_quadratic(A, w))  # |g_w| / sqrt(scale)
+    weights = np.full(n, 1.0 / n)  # d = G^T weights, starting from g_0
+    if c > 0 and gw_norm > 1e-12:
+        weights = weights + (c * g0_norm / gw_norm) * w
+    return _combine(torch.from_numpy(n * weights / divisor), G)
 
 
 def mgda(G) -> torch.Tensor:
@@ -346,7 +355,7 @@ def mgda(G) -> torch.Tensor:
     """
     G = _gradient_matrix(G)
     alpha = _mgda_alpha(G)
-    return _combine(G.shape[0] * alpha, G.to(torch.float64), G)
+    return _combine(G.shape[0] * alpha, G)
 
 
 def mgda_weights(G) -> torch.Tensor:
@@ -403,7 +412,7 @@ def imtl_g(G) -> torch.Tensor:
     total = raw.sum()
     if abs(float(total)) <= 1e-12 * float(raw.abs().sum()):
         return torch.zeros_like(G[0])
-    return _combine(n * raw / total, G64, G)
+    return _combine(n * raw / total, G)
 
 
 def nash_weights(G, max_iter: int = 100, tol: float = 1e-20) -> torch.Tensor:
@@ -551,8 +560,7 @@ def moco(
     else:
         if not isinstance(state, dict) or not {"y", "lam", "step"} <= set(state):
             raise ValueError("state must be None or the dict returned by moco (keys 'y', 'lam', 'step')")
-        # y None: tracking restarts from this G (the weights and the step count carry over)
-        y = H.clone() if state["y"] is None else torch.as_tensor(state["y"], dtype=torch.float64, device=H.device)
+        y = torch.as_tensor(state["y"], dtype=torch.float64, device=H.device)
         lam = torch.as_tensor(state["lam"], dtype=torch.float64, device=H.device)
         step = int(state["step"])
         if y.shape != (n, m) or lam.shape != (n,):
@@ -576,29 +584,48 @@ def moco(
 def balance_matrix(G, rtol: float | None = None) -> torch.Tensor:
     """Aligned-MTL's balance matrix :math:`B` such that :math:`\\tilde G = B G` (float64, (n, n)).
 
-    With the eigen-decomposition :math:`G G^\\top = U \\Lambda U^\\top` (eigenvalues
-    :math:`\\lambda_k = \\sigma_k^2`, the squared singular values of :math:`G`),
+    With the eigen-decomposition of the Gram matrix :math:`G G^\\top = U \\Lambda U^\\top`
+    (eigenvalues :math:`\\lambda_1 \\ge \\dots \\ge \\lambda_n`, :math:`\\lambda_k = \\sigma_k^2`
+    the squared singular values of :math:`G`),
 
-    .. math:: B = \\sigma_{\\min}\\, U_r \\Sigma_r^{-1} U_r^\\top, \\qquad
-              \\tilde G = B G = \\sigma_{\\min} U_r V_r^\\top ,
+    .. math:: B = s\\, U_r \\Sigma_r^{-1} U_r^\\top, \\qquad \\tilde G = B G = s\\, U_r V_r^\\top
 
-    keeping the :math:`r` singular values above ``rtol`` times the largest, with
-    :math:`\\sigma_{\\min}` the smallest kept one (Senushkin et al., CVPR 2023, Algorithm 1;
-    slides of Zhang et al., Algorithm 1 steps 6-8). The rows of :math:`\\tilde G` are then
-    orthogonal with equal norms on the kept span, :math:`\\tilde G \\tilde G^\\top =
-    \\sigma_{\\min}^2 U_r U_r^\\top`. Computed with the SVD of :math:`G` in float64, the same
-    :math:`U` and :math:`\\sigma` as the eigen-decomposition but without squaring the
-    condition number. Default ``rtol`` is ``max(n_tasks, n_params)`` times the machine
-    epsilon of ``G``'s dtype, the convention of ``numpy.linalg.matrix_rank`` (the authors'
-    code and torchjd truncate eigenvalues below ``n * eps * max(lambda)``, a looser
-    threshold on :math:`\\sigma` of about :math:`\\sqrt{n\\,\\epsilon}`). ``G = 0`` gives
-    ``B = 0``.
+    (Senushkin et al., CVPR 2023, Algorithm 1; slides of Zhang et al., Algorithm 1 steps
+    6-8). The rows of :math:`\\tilde G` are orthogonal with equal norms on the kept span,
+    :math:`\\tilde G \\tilde G^\\top = s^2 U_r U_r^\\top`.
+
+    **Rank rule.** Direction :math:`k` is kept when :math:`\\lambda_k > \\text{rtol}\\,
+    \\lambda_1`, with ``rtol = n_tasks * eps(G.dtype)`` by default (the rule of the authors'
+    ``EGA.py`` and of torchjd's ``AlignedMTL``, here with the machine epsilon of ``G``'s own
+    dtype); the largest direction is always kept. On singular values this is
+    :math:`\\sigma_k > \\tau = \\sqrt{\\text{rtol}}\\,\\sigma_1` (about
+    :math:`6 \\times 10^{-4}\\,\\sigma_1` for three float32 gradients). The cut is relative
+    to the largest eigenvalue and does not grow with the number of columns: the rounding
+    errors of a float32 gradient are about :math:`\\epsilon\\,\\sigma_1` whatever its
+    width, so a cut proportional to ``max(n_tasks, n_params)`` (the convention of
+    ``numpy.linalg.matrix_rank``) would discard real directions of wide matrices.
+
+    **Scale.** :math:`s = \\sigma_r`, the smallest kept singular value (Aligned-MTL's
+    :math:`\\sigma_{\\min}` when nothing is dropped), except when a direction was dropped
+    *and* ``G`` is nearly Pareto-stationary: when the minimum-norm point of the convex hull
+    of the gradients (MGDA's, :math:`\\rho = \\min_{\\alpha \\in \\Delta}
+    \\|G^\\top\\alpha\\|`) is not longer than the cut :math:`\\tau`, then :math:`s = \\rho`.
+    The full-rank formula gives a step of size about :math:`\\sigma_n \\le \\sqrt{n}\\,
+    \\rho` there, and without this exception the step would jump to the reduced-rank sum
+    as soon as :math:`\\sigma_n` fell below the cut (with :math:`g_1 = (1, 0)`,
+    :math:`g_2 = (-0.5, e)`: a step of length about :math:`e`, then :math:`(0.5, 0)`, which
+    raises the second loss); with it the step shrinks to zero with :math:`\\rho`. A
+    rank-deficient ``G`` that is far from stationary (identical rows, say) keeps
+    :math:`s = \\sigma_r`, so two identical gradients still give their sum. ``G = 0``
+    gives ``B = 0``. Computed from the float64 Gram matrix (accumulated over column blocks,
+    so a float32 ``G`` of 1.7e7 columns needs no float64 copy of itself).
 
     Parameters
     ----------
     G : torch.Tensor, shape (n_tasks, n_params)
     rtol : float, optional
-        Relative threshold on singular values.
+        Relative threshold on the eigenvalues of :math:`G G^\\top` (default
+        ``n_tasks * torch.finfo(G.dtype).eps``).
 
     Returns
     -------
@@ -607,16 +634,25 @@ def balance_matrix(G, rtol: float | None = None) -> torch.Tensor:
     Taught in chapter 11.
     """
     G = _gradient_matrix(G)
-    if rtol is None:
-        rtol = max(G.shape) * torch.finfo(G.dtype).eps
-    _check_real(rtol, "rtol", low=0.0)
-    U, S, _ = torch.linalg.svd(G.to(torch.float64), full_matrices=False)
     n = G.shape[0]
-    if float(S[0]) == 0.0:
+    if rtol is None:
+        rtol = n * torch.finfo(G.dtype).eps
+    _check_real(rtol, "rtol", low=0.0, high=1.0)
+    M = _gram(G)
+    lam, U = np.linalg.eigh(M)
+    lam, U = lam[::-1], U[:, ::-1]
+    if lam[0] <= 0.0:
         return torch.zeros(n, n, dtype=torch.float64, device=G.device)
-    keep = S > rtol * S[0]
-    U, S = U[:, keep], S[keep]
-    return S[-1] * (U / S) @ U.T
+    keep = lam > rtol * lam[0]
+    keep[0] = True
+    sigma = np.sqrt(lam[keep])
+    scale = sigma[-1]
+    if not keep.all():
+        rho = math.sqrt(_quadratic(M, _min_norm_weights(M)))
+        if rho <= math.sqrt(rtol * lam[0]):  # nearly Pareto-stationary: the step shrinks with rho
+            scale = rho
+    U_r = U[:, keep]
+    return torch.from_numpy(scale * (U_r / sigma) @ U_r.T).to(G.device)
 
 
 def aligned_mtl(G, rtol: float | None = None) -> torch.Tensor:
@@ -644,7 +680,7 @@ def aligned_mtl(G, rtol: float | None = None) -> torch.Tensor:
     """
     G = _gradient_matrix(G)
     B = balance_matrix(G, rtol=rtol)
-    return _combine(B.sum(dim=1), G.to(torch.float64), G)
+    return _combine(B.sum(dim=1), G)
 
 
 def ega(G, v_ecc, variant: str = "paper", rtol: float | None = None) -> torch.Tensor:
@@ -666,6 +702,8 @@ def ega(G, v_ecc, variant: str = "paper", rtol: float | None = None) -> torch.Te
     ----------
     G : torch.Tensor, shape (n_tasks, n_params)
     v_ecc : sequence or tensor of float, shape (n_tasks,)
+        Non-negative task weights, not all zero (a negative weight would reverse a task's
+        aligned gradient).
     variant : {"paper", "official"}
     rtol : float, optional
         See :func:`balance_matrix`.
@@ -678,12 +716,14 @@ def ega(G, v_ecc, variant: str = "paper", rtol: float | None = None) -> torch.Te
     """
     G = _gradient_matrix(G)
     v = _vector(v_ecc, "v_ecc", G.shape[0])
+    if bool((v < 0).any()) or float(v.sum()) <= 0:
+        raise ValueError(f"v_ecc must be non-negative with a positive sum (task weights), got {v.tolist()}")
     if variant not in ("paper", "official"):
         raise ValueError(f"variant must be 'paper' or 'official', got {variant!r}")
     B = balance_matrix(G, rtol=rtol)
     v = v.to(B.device)
     weights = B @ v if variant == "paper" else B.sum(dim=1) * v
-    return _combine(weights, G.to(torch.float64), G)
+    return _combine(weights, G)
 
 
 def eccentric_weights(prev_losses, warm_losses, temperature: float) -> torch.Tensor:
@@ -779,69 +819,122 @@ def _check_generator(generator) -> None:
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
 
-def _combine(weights: torch.Tensor, G64: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    """:math:`G^\\top w` in float64, returned in ``G``'s dtype and device."""
-    return (weights.to(dtype=torch.float64, device=G64.device) @ G64).to(G.dtype)
+def _combine(weights: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """:math:`G^\\top w` accumulated in float64, returned in ``G``'s dtype and device."""
+    w = weights.to(dtype=torch.float64, device=G.device)
+    if G.dtype == torch.float64:
+        return w @ G
+    return torch.cat([w @ block.to(torch.float64) for block in _column_blocks(G)]).to(G.dtype)
 
 
-def _gram(G64: torch.Tensor) -> np.ndarray:
-    """The (n, n) Gram matrix :math:`G G^\\top` as a float64 numpy array on the CPU."""
-    return (G64 @ G64.T).cpu().numpy()
+def _gram(G: torch.Tensor) -> np.ndarray:
+    """The (n, n) Gram matrix :math:`G G^\\top` in float64, as a numpy array on the CPU.
+
+    A ``G`` of another dtype is converted one block of columns at a time, so that no
+    float64 copy of a very wide matrix is ever held.
+    """
+    if G.dtype == torch.float64:
+        return (G @ G.T).cpu().numpy()
+    M = torch.zeros(G.shape[0], G.shape[0], dtype=torch.float64, device=G.device)
+    for block in _column_blocks(G):
+        block = block.to(torch.float64)
+        M += block @ block.T
+    return M.cpu().numpy()
+
+
+def _column_blocks(G: torch.Tensor, width: int = 1 << 20):
+    """Views of ``G`` of at most ``width`` columns each, left to right."""
+    return torch.split(G, width, dim=1)
 
 
 def _project_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``v`` onto the probability simplex (sort-based)."""
+    """Euclidean projection of ``v`` onto the probability simplex (sort-based).
+
+    The projection is unchanged by adding a constant to every entry, so ``v`` is first
+    shifted to a largest entry of 0: no cancellation between huge entries and the 1 of
+    the constraint, whatever the scale of ``v``.
+    """
+    v = np.asarray(v, dtype=np.float64)
+    v = v - v.max()
     u = np.sort(v)[::-1]
     css = np.cumsum(u) - 1.0
     idx = np.arange(1, len(v) + 1)
-    r = idx[u - css / idx > 0][-1]
+    r = np.flatnonzero(u - css / idx > 0)[-1] + 1  # u[0] = 0 > -1: never empty
     return np.maximum(v - css[r - 1] / r, 0.0)
 
 
 def _mgda_alpha(G: torch.Tensor) -> torch.Tensor:
     n = G.shape[0]
-    G64 = G.to(torch.float64)
-    if n == 1:
-        return torch.ones(1, dtype=torch.float64, device=G.device)
     if n == 2:
+        G64 = G.to(torch.float64)
         diff = G64[0] - G64[1]
         denom = float(diff @ diff)
         if denom == 0.0:
             return torch.full((2,), 0.5, dtype=torch.float64, device=G.device)
         gamma = min(max(float(-(diff @ G64[1])) / denom, 0.0), 1.0)
         return torch.tensor([gamma, 1.0 - gamma], dtype=torch.float64, device=G.device)
-    M = _gram(G64)
+    return torch.from_numpy(_min_norm_weights(_gram(G))).to(G.device)
+
+
+def _min_norm_weights(M: np.ndarray) -> np.ndarray:
+    """Weights on the simplex of the minimum of :math:`\\alpha^\\top M \\alpha` (M a Gram matrix)."""
+    n = M.shape[0]
     scale = float(np.max(np.diag(M)))
-    if scale == 0.0:
-        return torch.full((n,), 1.0 / n, dtype=torch.float64, device=G.device)
+    if n == 1 or scale == 0.0:
+        return np.full(n, 1.0 / n)
     A = M / scale
-    alpha = _min_norm_faces(A) if n <= 12 else _min_norm_projected(A)
-    return torch.from_numpy(alpha).to(G.device)
+    alpha = _min_norm_faces(A) if n <= 12 else None
+    if alpha is None:  # many tasks, or no face solved cleanly: projected gradient iterations
+        alpha = _min_norm_projected(A)
+    return alpha
 
 
 def _min_norm_faces(A: np.ndarray) -> np.ndarray:
-    """Exact min of a^T A a over the simplex: KKT solve on every face, best feasible point."""
+    """Exact min of a^T A a over the simplex: KKT solve on every face, best feasible point.
+
+    Every comparison is relative (to the size of the face's system, of 1 for the weights,
+    and of the best value so far), so the answer does not depend on the overall scale of
+    ``A`` nor on how different the task scales are.
+    """
     n = A.shape[0]
     best, best_value = None, np.inf
     for mask in range(1, 2**n):
         S = [i for i in range(n) if mask >> i & 1]
-        k = len(S)
-        K = np.zeros((k + 1, k + 1))
-        K[:k, :k] = A[np.ix_(S, S)]
-        K[:k, k] = 1.0
-        K[k, :k] = 1.0
-        rhs = np.zeros(k + 1)
-        rhs[k] = 1.0
-        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-        if np.linalg.norm(K @ sol - rhs) > 1e-9 or np.any(sol[:k] < -1e-12):
+        alpha = _face_kkt(A, S)
+        if alpha is None:
             continue
-        alpha = np.zeros(n)
-        alpha[S] = np.clip(sol[:k], 0.0, None)
-        alpha /= alpha.sum()
-        value = alpha @ A @ alpha
-        if value < best_value - 1e-15:
+        value = _quadratic(A, alpha)
+        if best is None or value < best_value * (1 - 1e-12):
             best, best_value = alpha, value
     return best
+
+
+def _face_kkt(A: np.ndarray, S: list) -> np.ndarray | None:
+    """Minimiser of a^T A a with sum(a) = 1 on the face ``S``, if it is feasible (a >= 0)."""
+    k, n = len(S), A.shape[0]
+    K = np.zeros((k + 1, k + 1))
+    K[:k, :k] = A[np.ix_(S, S)]
+    K[:k, k] = 1.0
+    K[k, :k] = 1.0
+    rhs = np.zeros(k + 1)
+    rhs[k] = 1.0
+    try:
+        sol = np.linalg.solve(K, rhs)
+    except np.linalg.LinAlgError:  # singular face: a minimiser on it, if any, by least squares
+        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+    size = np.abs(K).sum(axis=1) @ np.abs(sol) + 1.0
+    if not np.isfinite(sol).all() or np.abs(K @ sol - rhs).max() > 1e-10 * size:
+        return None
+    if np.any(sol[:k] < -1e-10):
+        return None
+    alpha = np.zeros(n)
+    alpha[S] = np.clip(sol[:k], 0.0, None)
+    return alpha / alpha.sum()
+
+
+def _quadratic(A: np.ndarray, a: np.ndarray) -> float:
+    """a^T A a, never negative."""
+    return max(float(a @ A @ a), 0.0)
 
 
 def _min_norm_projected(A: np.ndarray, iters: int = 20000) -> np.ndarray:

@@ -907,6 +907,11 @@ class MoCo(GradientMethod):
     rho : float
         Regularisation of the weight update (default 0). All defaults are the radarODE-MTL
         configuration.
+
+    Only ``gradients="params"``: MoCo tracks a running average of the gradient matrix across
+    steps, and a gradient at the shared representation has one coordinate per sample of the
+    batch, so its average would mix coordinates of different samples (LibMTL refuses this
+    combination too).
     """
 
     name = "moco"
@@ -914,6 +919,10 @@ class MoCo(GradientMethod):
     def __init__(self, n_tasks: int, beta: float = 0.5, beta_sigma: float = 0.5, gamma: float = 0.1,
                  gamma_sigma: float = 0.5, rho: float = 0.0, gradients: str = "params", batched: bool = True):
         super().__init__(n_tasks, gradients, batched)
+        if self.gradients != "params":
+            raise ValueError("MoCo needs gradients='params': its running average of the task gradients "
+                             "is meaningless on representation gradients, whose coordinates belong to "
+                             "different samples at every step")
         values = {"beta": beta, "beta_sigma": beta_sigma, "gamma": gamma, "gamma_sigma": gamma_sigma, "rho": rho}
         for key, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -922,11 +931,6 @@ class MoCo(GradientMethod):
         self.state = None
 
     def _combine(self, G, losses):
-        if self.state is not None and tuple(self.state["y"].shape) != tuple(G.shape):
-            # with gradients="representation" the width of G follows the batch size, so a
-            # smaller last batch cannot continue the tracked gradients: they restart from this
-            # G, while the task weights and the step count carry over
-            self.state = {**self.state, "y": None}
         d, self.state = _call(_functional().moco, G, state=self.state, losses=losses, **self.options)
         return d
 
