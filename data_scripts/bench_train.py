@@ -8,8 +8,8 @@ Prints one JSON object:
 - ``s_per_epoch``: wall seconds of one training epoch, measured side by side in this process
   (one torch thread, as ``run_experiments.py`` runs them) for the kinds of run in the grid:
   ``ew`` (one backward pass of the summed loss), ``ega_representation`` (EGA on the gradient at
-  the shared representation: the grid's setting for every gradient method), ``ega_params`` (EGA
-  on the gradients of all shared parameters, the published form), and ``single_task`` (the
+  the shared representation: the grid's setting for every gradient method but MoCo), ``ega_params`` (EGA
+  on the gradients of all shared parameters, the published form, and MoCo's in the grid), and ``single_task`` (the
   shape decoder alone, the dearest of the three baselines); the median of ``--epochs`` epochs
   after one untimed warm-up epoch;
 - ``ratio_vs_ew``: each kind's epoch time over EW's, from the same run;
@@ -95,8 +95,10 @@ def main(argv=None) -> int:
     for run in runs:
         if len(run.tasks) == 1:
             kind = "single_task"
-        elif run.method in grid_mod.GRADIENT_METHODS:
+        elif run.method in grid_mod.REPRESENTATION_METHODS:
             kind = "ega_representation"
+        elif run.method in grid_mod.GRADIENT_METHODS:  # MoCo: parameter gradients
+            kind = "ega_params"
         else:
             kind = "ew"
         total += args.grid_epochs * per_epoch[kind] + eval_s + startup_s

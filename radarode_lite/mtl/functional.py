@@ -663,8 +663,12 @@ def aligned_mtl(G, rtol: float | None = None) -> torch.Tensor:
     with the balance matrix :math:`B` of :func:`balance_matrix`: the gradients are replaced
     by orthogonal rows of equal norm :math:`\\sigma_{\\min}`, removing both conflict and
     magnitude dominance, and summed (the authors' ``B.sum(0)``; torchjd's ``AlignedMTL``
-    uses the mean, i.e. ``d / n``). One task: ``d = g``; equal rows: the sum; ``G = 0``:
-    zero. Equal to ``ega(G, torch.ones(n))``.
+    uses the mean, i.e. ``d / n``). One task: ``d = g``; equal rows: the sum; ``G = 0`` or
+    a Pareto-stationary ``G`` (0 in the convex hull of the rows, e.g. a zero row): zero,
+    and nearly zero near such a ``G`` (see :func:`balance_matrix`). The rows of
+    :math:`\\tilde G` do not conflict with each other, but ``d`` can still conflict with an
+    original gradient :math:`g_i` (:math:`g_i \\cdot d < 0`): the alignment removes conflict
+    in the aligned space only. Equal to ``ega(G, torch.ones(n))``.
 
     Parameters
     ----------
