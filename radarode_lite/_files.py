@@ -116,3 +116,16 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def check_writable(folder) -> Path:
+    """Create ``folder`` and check that a file can be written in it; ``OSError`` with one clear line if not."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe.tmp-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OSError(exc.errno, disk_error(exc, folder)) from None
+    return folder

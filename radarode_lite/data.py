@@ -47,6 +47,7 @@ Public functions, in the order of the chapter: :func:`save_mmecg_mat`, :func:`lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -93,6 +94,7 @@ __all__ = [
     "write_segments",
     "generate_dataset",
     "list_recordings",
+    "dataset_fingerprint",
     "SegmentDataset",
     "subject_split",
 ]
@@ -962,6 +964,19 @@ def list_recordings(root) -> list[dict]:
                          f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); generate it again")  # fmt: skip
     out.sort(key=lambda r: (r["subject_id"], r["trial"], r["status"]))
     return out
+
+
+def dataset_fingerprint(root) -> str:
+    """Short hash of a data set's recordings: their names and ``segments.json`` (targets, peaks, preset ...).
+
+    Two folders with the same fingerprint hold the same recordings of the same segments; a
+    training run stores it to refuse resuming on other data (chapter 12).
+    """
+    digest = hashlib.sha256()
+    for rec in list_recordings(root):
+        digest.update(rec["name"].encode())
+        digest.update((Path(rec["path"]) / "segments.json").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class SegmentDataset(torch.utils.data.Dataset):

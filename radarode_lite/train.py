@@ -174,6 +174,7 @@ def book_dataset(size="small", preset="lite", seed=0, root=None) -> Path:
             f"{str(final)!r} exists but holds no dataset.json (not a generated data set); delete it to regenerate"
         )
     base.mkdir(parents=True, exist_ok=True)
+    _files.remove_leftovers(base)  # copies of processes killed while generating
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp, old = base / f".{final.name}.tmp-{tag}", base / f".{final.name}.old-{tag}"
     try:
@@ -380,7 +381,8 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     ckpt_path = None if checkpoint is None else Path(checkpoint)
     settings = {"tasks": list(tasks), "method": mtl.name, "method_hparams": _plain(mtl.hyperparameters()),
                 "epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
-                "lr": base_lrs[0], "weight_decay": float(weight_decay), "seed": seed, "schedule": schedule,
+                "lr": base_lrs[0], "momentum": opt.param_groups[0].get("momentum"),
+                "weight_decay": float(weight_decay), "seed": seed, "schedule": schedule,
                 "warmup_epochs": warmup_epochs, "final_lr_ratio": float(final_lr_ratio),
                 "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size,
                 "model": _model_identity(model)}  # fmt: skip
