@@ -50,6 +50,11 @@ def run_child(command, capture=True, env=None, cwd=None) -> subprocess.Completed
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
+def stopping() -> bool:
+    """Whether :func:`stop_children` has been called (no child starts any more)."""
+    return _stopping.is_set()
+
+
 def stop_children(grace_s: float = 5.0) -> None:
     """Stop every running child: ``SIGTERM`` to its process group, ``SIGKILL`` after ``grace_s``."""
     with _lock:
@@ -105,3 +110,21 @@ def _signal_group(proc, signum) -> None:
         os.killpg(proc.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def cli(main, argv=None) -> int:
+    """Run a script's ``main(argv)`` and return its exit status; ``Ctrl-C`` and output piped into a
+    closed reader (``--list | head``) end quietly instead of with a traceback."""
+    import sys
+
+    try:
+        status = main(argv)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit: let that go nowhere
+        return 0
+    return status if isinstance(status, int) else 0

@@ -43,6 +43,7 @@ __all__ = [
     "save_result",
     "load_result",
     "load_results",
+    "result_problem",
     "git_commit",
     "machine_info",
     "json_safe",
@@ -163,6 +164,21 @@ def load_result(path) -> dict:
         raise ValueError(f"results file {str(path)!r} must hold a JSON object, got {type(record).__name__}")
     _validate(record, str(path))
     return record
+
+
+def result_problem(path) -> str | None:
+    """None if ``path`` holds a valid results file, else why not (``"missing"`` or the refusal).
+
+    The experiment grids count a run as done only when this is None, so a truncated or
+    hand-damaged file is run again rather than skipped.
+    """
+    try:
+        load_result(path)
+    except FileNotFoundError:
+        return "missing"
+    except (ValueError, OSError) as exc:
+        return str(exc)
+    return None
 
 
 def load_results(folder, pattern="*.json") -> list[dict]:
