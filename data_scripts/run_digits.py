@@ -6,8 +6,8 @@ baselines, each for every seed, on the problem of :mod:`radarode_lite.mtl.digits
 train/test split, seed 0). Every run writes one results file with
 :func:`radarode_lite.results.save_result`: test metrics, configuration, seed, the command that
 repeats it, git commit, wall time and machine, plus the per-epoch history (training losses,
-task weights, EGA's eccentric vector). Runs whose file exists are skipped, so an interrupted
-grid resumes where it stopped. At the end a JSON summary (mean and standard deviation over
+task weights, EGA's eccentric vector). Runs whose file exists and reads back valid are
+skipped, so an interrupted grid resumes where it stopped; a damaged file is run again. At the end a JSON summary (mean and standard deviation over
 seeds of every metric and of delta_m against the single-task baselines) is printed.
 
 Usage (from the repository root)::
@@ -64,6 +64,9 @@ SMOKE_RUNS = ("ew", "ega_T1.0")
 
 
 def main(argv=None) -> dict:
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments.py: end with it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="results folder (default book/data/results/digits)")
@@ -83,12 +86,12 @@ def main(argv=None) -> dict:
         return {"runs": names}
     if args.smoke:
         runs = args.runs or list(SMOKE_RUNS) + list(SINGLE_RUNS)
-        seeds = args.seeds or [0]
-        epochs = args.epochs or 2
+        seeds = [0] if args.seeds is None else args.seeds
+        epochs = 2 if args.epochs is None else args.epochs
     else:
         runs = args.runs or names
-        seeds = args.seeds or list(DEFAULT_SEEDS)
-        epochs = args.epochs or DEFAULT_EPOCHS
+        seeds = list(DEFAULT_SEEDS) if args.seeds is None else args.seeds
+        epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     unknown = [r for r in runs if r not in names]
     if unknown:
         parser.error(f"unknown run names {unknown}; valid: {', '.join(names)}")
@@ -97,13 +100,15 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     out = args.out
 
+    if _files.remove_leftovers(out):
+        print(f"removed leftovers of an interrupted grid in {str(out)!r}", file=sys.stderr)
     problem = digits.load_problem()
     start = time.perf_counter()
     done, skipped = [], []
     for seed in seeds:
         for run in runs:
             path = out / _file_name(run, seed)
-            if path.exists() and not args.force:
+            if not args.force and results.result_problem(path) is None:
                 skipped.append(str(path))
                 continue
             record_run(path, run, seed, epochs, problem, out, args.threads)
@@ -181,4 +186,6 @@ def _display(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

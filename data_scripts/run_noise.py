@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments.py: end with it
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.threads < 1:
@@ -96,6 +99,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {_files.disk_error(exc)}", file=sys.stderr)
+        return 1
     print(json.dumps(summary))
     return 0
 
@@ -104,7 +110,7 @@ def run(args, argv) -> dict:
     """The grid as ``args`` say; returns a summary (files written and skipped, wall time)."""
     import torch
 
-    from radarode_lite import data, results, robustness, train
+    from radarode_lite import _files, data, results, robustness, train
 
     began = time.perf_counter()
     commit = results.git_commit()  # the code loaded now is the code that runs, whatever is committed meanwhile
@@ -146,11 +152,13 @@ def run(args, argv) -> dict:
         return folder / f"{fw}_seed{seed}_{robustness.condition_tag(cond)}.json"
 
     runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
-    todo = [r for r in runs if args.force or not path_of(*r).exists()]
+    todo = [r for r in runs if args.force or results.result_problem(path_of(*r)) is not None]
     if args.list:
         for r in runs:
             print(f"{'todo' if r in todo else 'done'}  {path_of(*r).name}")
         return {"runs": len(runs), "todo": len(todo), "folder": str(folder)}
+    if _files.remove_leftovers(folder):
+        print(f"removed leftovers of an interrupted grid in {str(folder)!r}", flush=True)
     print(f"noise grid: {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to do -> {folder}", flush=True)
     if not todo:
         return {"runs": len(runs), "written": 0, "skipped": len(runs), "folder": str(folder),
@@ -196,7 +204,11 @@ def run(args, argv) -> dict:
                                                   "train_subjects")}  # fmt: skip
             model = record = None
             if checkpoint.is_file() and not args.force:
-                loaded, stored = robustness.load_model(checkpoint)
+                try:
+                    loaded, stored = robustness.load_model(checkpoint)
+                except ValueError as exc:  # a damaged file: trained again
+                    print(f"  {exc}; training again", flush=True)
+                    loaded, stored = None, {}
                 if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                     model, record = loaded, stored["training"]
             if model is None:
@@ -306,4 +318,6 @@ def _command(args, framework, seed, condition, epochs) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

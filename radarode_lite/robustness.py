@@ -524,14 +524,21 @@ def load_model(path) -> tuple[nn.Module, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {str(path)!r}")
-    checkpoint = torch.load(path, weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: pickle, zip and torch errors alike
+        raise ValueError(f"{str(path)!r} is not a readable model file ({type(exc).__name__}); save it again") from None
     if not isinstance(checkpoint, dict) or not {"framework", "preset", "state_dict"} <= set(checkpoint):
         raise ValueError(f"{str(path)!r} is not a model file of save_model")
-    if checkpoint["framework"] == "mmecg":
-        model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
-    else:
-        model = build_model(checkpoint["framework"], checkpoint["preset"])
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        if checkpoint["framework"] == "mmecg":
+            model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
+        else:
+            model = build_model(checkpoint["framework"], checkpoint["preset"])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{str(path)!r} holds weights that do not fit its network: {first}") from None
     model.eval()
     return model, dict(checkpoint.get("config", {}))
 
