@@ -78,8 +78,9 @@ def forward_signals() -> None:
         stop_children()
         raise SystemExit(128 + signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, handler)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, handler)
 
 
 def follow_parent(poll_s: float = 0.5) -> None:
@@ -92,6 +93,8 @@ def follow_parent(poll_s: float = 0.5) -> None:
     def handler(signum, frame):
         raise SystemExit(128 + signum)
 
+    if threading.current_thread() is not threading.main_thread():
+        return  # called in-process from a thread (a test): nothing to follow
     signal.signal(signal.SIGTERM, handler)
     parent = os.environ.pop(PARENT_ENV, None)
     if parent is None or not parent.isdigit():

@@ -457,6 +457,11 @@ def test_convert_mmecg_cli(tmp_path, capsys):
         assert all(np.min(np.abs(rec.r_peaks - t)) <= 0.0101 for t in interior)
     assert cli.main([str(tmp_path / "absent"), "--out", str(tmp_path / "seg"), "--quiet"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    # a rerun keeps what an earlier run converted from the same file, and refuses to mix in another file
+    assert cli.main([str(folder / "12.mat"), "--out", str(tmp_path / "seg"), "--preset", "lite", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kept"] == ["obj8_IB_12_"]
+    info["source"] = "other.mat"
+    (tmp_path / "seg" / "obj8_IB_12_" / "segments.json").write_text(json.dumps(info))
     assert cli.main([str(folder / "12.mat"), "--out", str(tmp_path / "seg"), "--preset", "lite", "--quiet"]) == 1
     assert "exists already" in capsys.readouterr().err
 
