@@ -9,7 +9,8 @@ recording is segmented into 4-s windows with their spectrogram input and the thr
 one folder per recording, ``obj{subject}_{status}_{trial}_/`` (see ``radarode_lite.data``).
 The MMECG ``.mat`` file of each recording goes to ``OUT/mat/`` unless ``--no-mat``.
 The same arguments always give the same files. A summary is printed at the end, the last
-line as JSON.
+line as JSON. ``OUT/dataset.json`` is written last; if the generation is interrupted, the same
+command run again finishes it (no ``--overwrite`` needed), keeping the recordings already written.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from radarode_lite import data
+    from radarode_lite import _files, data
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -74,6 +75,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full or read-only disk, no permission
+        print(f"error: {_files.disk_error(exc)}", file=sys.stderr)
+        return 1
     print(
         f"{summary['n_recordings']} recordings ({summary['duration_s']:.0f} s of signal), "
         f"{summary['n_segments']} segments in {summary['root']}, {summary['wall_s']:.1f} s"
