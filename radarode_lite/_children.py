@@ -55,13 +55,19 @@ def stopping() -> bool:
     return _stopping.is_set()
 
 
-def stop_children(grace_s: float = 5.0) -> None:
-    """Stop every running child: ``SIGTERM`` to its process group, ``SIGKILL`` after ``grace_s``."""
+def stop_children(grace_s: float = 5.0, wait: bool = True) -> None:
+    """Stop every running child: ``SIGTERM`` to its process group, ``SIGKILL`` after ``grace_s``.
+
+    ``wait=False`` (in a signal handler, which may interrupt a wait on the same child) only
+    sends ``SIGTERM``.
+    """
     with _lock:
         _stopping.set()
         procs = list(_live)
     for proc in procs:
         _signal_group(proc, signal.SIGTERM)
+    if not wait:
+        return
     deadline = time.monotonic() + grace_s
     for proc in procs:
         try:
@@ -75,7 +81,7 @@ def forward_signals() -> None:
     """In the parent: ``SIGTERM``/``SIGHUP`` stop the children and raise ``SystemExit(128 + signal)``."""
 
     def handler(signum, frame):
-        stop_children()
+        stop_children(wait=False)  # the callers of run_child then wait for their children
         raise SystemExit(128 + signum)
 
     if threading.current_thread() is threading.main_thread():
