@@ -122,8 +122,8 @@ def _signal_group(proc, signum) -> None:
 
 
 def cli(main, argv=None) -> int:
-    """Run a script's ``main(argv)`` and return its exit status; ``Ctrl-C`` and output piped into a
-    closed reader (``--list | head``) end quietly instead of with a traceback."""
+    """Run a script's ``main(argv)`` and return its exit status; ``Ctrl-C``, a disk error and output
+    piped into a closed reader (``--list | head``) end with one line (or none), not a traceback."""
     import sys
 
     try:
@@ -136,4 +136,9 @@ def cli(main, argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit: let that go nowhere
         return 0
+    except OSError as exc:  # a full or read-only disk, no permission: one line, not a traceback
+        from radarode_lite._files import disk_error
+
+        print(f"error: {disk_error(exc)}", file=sys.stderr)
+        return 1
     return status if isinstance(status, int) else 0
