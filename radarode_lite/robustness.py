@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 from torch import nn
 
-from radarode_lite import data, metrics, reconstruct, signals, timefreq
+from radarode_lite import _files, data, metrics, reconstruct, signals, timefreq
 from radarode_lite._checks import finite_array as _finite
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _real
@@ -513,10 +513,8 @@ def save_model(path, framework, model, config=None) -> Path:
         raise ValueError(f"framework {framework!r} does not match a model of type {type(model).__name__}")
     checkpoint = {"format": 1, "framework": framework, "preset": model.preset.name, "config": dict(config or {}),
                   "width": getattr(model, "width", None), "state_dict": state}  # fmt: skip
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)
-    return path
+    size = sum(v.numel() * v.element_size() for v in state.values())
+    return _files.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), size_hint=size)
 
 
 def load_model(path) -> tuple[nn.Module, dict]:
