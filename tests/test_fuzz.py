@@ -113,8 +113,8 @@ def test_lr_factor_of_bad_arguments(slot, bad):
 @given(slot=st.sampled_from(["seed", "wall_s", "command", "metrics"]),
        bad=st.one_of(NOT_FINITE, TEXT, NOT_A_NUMBER, st.integers(max_value=-1)))  # fmt: skip
 def test_save_result_of_bad_metadata(tmp_path_factory, slot, bad):
-    if slot == "command" and isinstance(bad, str) and bad.strip():
-        return  # any non-empty text is a command line
+    if (slot == "command" and isinstance(bad, str) and bad.strip()) or (slot == "metrics" and isinstance(bad, dict)):
+        return  # any non-empty text is a command line, any mapping holds metrics
     folder = tmp_path_factory.mktemp("fuzz")
     args = {"metrics": {"pcc": 1.0}, "config": {}, "seed": 0, "command": "cmd", "wall_s": 1.0, slot: bad}
     _raises_clearly(lambda: results.save_result(folder / "r.json", git_commit_hash="unknown", machine={},
