@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from radarode_lite import data, metrics, reconstruct, results, train
 from radarode_lite.models import RadarODEMTL
 
-FUZZ = settings(max_examples=25, deadline=datetime.timedelta(seconds=2),
+FUZZ = settings(max_examples=25, deadline=datetime.timedelta(seconds=2), derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 
 NOT_FINITE = st.sampled_from([math.nan, math.inf, -math.inf, np.float64("nan")])
