@@ -31,19 +31,22 @@ import time
 from pathlib import Path
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from radarode_lite import timefreq
+#: Spectrogram presets (``radarode_lite.timefreq.PRESETS``), written out so that ``--help`` is fast.
+PRESETS = ("lite", "paper")
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path, help="an MMECG .mat file or a folder of them")
     parser.add_argument("--out", type=Path, required=True, help="folder for the recording folders (created)")
-    parser.add_argument("--preset", default="paper", choices=sorted(timefreq.PRESETS),
+    parser.add_argument("--preset", default="paper", choices=list(PRESETS),
                         help="spectrogram preset: paper (50 x 71 x 120, default) or lite (8 x 32 x 120)")  # fmt: skip
     parser.add_argument("--fs", type=float, default=200.0, help="sampling rate of the files in Hz (MMECG: 200)")
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between segment starts")
     parser.add_argument("--invert-ecg", action="store_true", help="the ECG lead is inverted: detect R peaks on -ECG")
     parser.add_argument("--overwrite", action="store_true", help="replace recording folders that exist already")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--quiet", dest="progress", action="store_false", help=argparse.SUPPRESS)  # the old flag
     return parser
 
 
@@ -93,11 +96,11 @@ def _converted_from(folder: Path):
 
 
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     from tqdm.auto import tqdm
 
     from radarode_lite import _files
 
-    args = build_parser().parse_args(argv)
     if not args.input.exists():
         print(f"error: input {str(args.input)!r} does not exist (expected an MMECG .mat file or a folder)", file=sys.stderr)
         return 2
@@ -117,7 +120,7 @@ def main(argv=None) -> int:
     began = time.perf_counter()
     converted, kept, failed, n_segments = [], [], [], 0
     numbers = _file_numbers(files)
-    for path in tqdm(files, desc="recordings", unit="file", disable=args.quiet):
+    for path in tqdm(files, desc="recordings", unit="file", disable=not args.progress):
         number = numbers[path]
         try:
             name, n, before = convert_file(path, args.out, number, args.preset, args.fs, args.hop, args.invert_ecg,
@@ -176,4 +179,6 @@ def _file_order(path: Path):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

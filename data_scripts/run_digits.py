@@ -13,7 +13,7 @@ seeds of every metric and of delta_m against the single-task baselines) is print
 Usage (from the repository root)::
 
     python data_scripts/run_digits.py                       # the whole grid, one CPU thread
-    python data_scripts/run_digits.py --runs ega_T1.0 --seeds 0 --force   # one run again
+    python data_scripts/run_digits.py --runs ega_T1.0 --seeds 0 --overwrite   # one run again
     python data_scripts/run_digits.py --smoke --out /tmp/digits_smoke     # a few seconds
     python data_scripts/run_digits.py --list                # the run names
 
@@ -29,12 +29,6 @@ import shlex
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import torch
-
-from radarode_lite import results
-from radarode_lite.mtl import digits
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "data" / "results" / "digits"
@@ -59,7 +53,7 @@ MTL_RUNS = {
     "ega_T2.0": ("EGA (T=2.0)", "ega", {"temperature": 2.0}),
 }
 #: run name -> task of a single-task baseline.
-SINGLE_RUNS = {f"single_{t}": t for t in digits.TASKS}
+SINGLE_RUNS = {f"single_{t}": t for t in ("class", "image", "blot")}  # radarode_lite.mtl.digits.TASKS
 SMOKE_RUNS = ("ew", "ega_T1.0")
 
 
@@ -74,7 +68,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help=f"epochs per run (default {DEFAULT_EPOCHS})")
     parser.add_argument("--runs", nargs="+", default=None, metavar="NAME",
                         help="run names (default all; see --list); baselines: single_class, single_image, single_blot")
-    parser.add_argument("--force", action="store_true", help="run again even where a results file exists")
+    parser.add_argument("--overwrite", action="store_true", help="run again even where a results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny grid: EW and EGA (T=1.0) and the baselines, seed 0, 2 epochs (use with --out)")
@@ -97,6 +92,11 @@ def main(argv=None) -> dict:
         parser.error(f"unknown run names {unknown}; valid: {', '.join(names)}")
     if any(s < 0 for s in seeds) or epochs < 1 or args.threads < 1:
         parser.error("--seeds must be >= 0, --epochs and --threads >= 1")
+    import torch
+
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     torch.set_num_threads(args.threads)
     out = args.out
 
@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
     for seed in seeds:
         for run in runs:
             path = out / _file_name(run, seed)
-            if not args.force and results.result_problem(path) is None:
+            if not args.overwrite and results.result_problem(path) is None:
                 skipped.append(str(path))
                 continue
             record_run(path, run, seed, epochs, problem, out, args.threads)
@@ -123,6 +123,9 @@ def main(argv=None) -> dict:
 
 def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path, threads: int) -> Path:
     """Train one run and write its results file at ``path``."""
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     if run in MTL_RUNS:
         label, method, kwargs = MTL_RUNS[run]
         trained = digits.train(method, seed=seed, problem=problem, epochs=epochs, method_kwargs=kwargs)
@@ -135,7 +138,7 @@ def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path,
     config = {"problem": "digits", "run": run, "label": label, "kind": kind, "seed": seed,
               "threads": threads, **trained.config}
     command = " ".join(["python", "data_scripts/run_digits.py", "--runs", run, "--seeds", str(seed),
-                        "--epochs", str(epochs), "--out", shlex.quote(_display(out)), "--force"])
+                        "--epochs", str(epochs), "--out", shlex.quote(_display(out)), "--overwrite"])
     params = sum(p.numel() for p in trained.model.parameters())
     return results.save_result(path, trained.metrics, config, seed, command, round(trained.wall_s, 3),
                                history=trained.history, n_parameters=params)
@@ -143,6 +146,11 @@ def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path,
 
 def summarise(out: Path) -> dict:
     """Mean and standard deviation over seeds of every metric and of delta_m, per label."""
+    import numpy as np
+
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     if not out.is_dir():
         return {"labels": {}}
     records = [r for r in results.load_results(out) if r["config"].get("problem") == "digits"]

@@ -4,7 +4,7 @@
     python data_scripts/run_experiments.py --grid table2 --workers 2   # two runs at a time
     python data_scripts/run_experiments.py --grid table2 --only ega --seeds 0
     python data_scripts/run_experiments.py --grid table2 --list        # the runs, nothing trained
-    python data_scripts/run_experiments.py --smoke --results /tmp/r    # tiny grid, a minute
+    python data_scripts/run_experiments.py --smoke --out /tmp/r        # tiny grid, a minute
 
 Grids:
 
@@ -14,9 +14,9 @@ Grids:
   ``paper`` and ``official`` variants), each with every seed of ``--seeds``.
 - ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
   script forwards ``--results``, ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
-  ``--only`` (framework names), ``--force``, ``--list`` and ``--smoke`` to it).
+  ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it).
 - ``digits``: the second multi-task problem of chapter 15 (``data_scripts/run_digits.py``; this
-  script forwards ``--results`` (as ``<results>/digits``), ``--seeds``, ``--epochs``, ``--force``,
+  script forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
   ``--list`` and ``--smoke``).
 
 Every run is one call of ``data_scripts/train.py`` in its own process (so that runs are
@@ -25,7 +25,7 @@ held-out metrics, the per-epoch losses and weights, the configuration, the seed,
 line that reproduces the run, the git commit, the wall time and the machine) is checked with
 :func:`radarode_lite.results.load_result` and stored as ``<results>/<grid>/<run>.json``; the
 model weights are not kept. The grid is resumable: a run whose results file exists and reads
-back valid is skipped, so an interrupted grid continues where it stopped (``--force`` re-runs);
+back valid is skipped, so an interrupted grid continues where it stopped (``--overwrite`` re-runs);
 a damaged results file (truncated, NaN, a key twice) counts as not done and is run again.
 Each child works in a hidden scratch folder of the results folder, removed on every way out;
 ``kill`` (SIGTERM), ``Ctrl-C`` or a hang-up stops the children too, and after ``kill -9`` they
@@ -124,7 +124,9 @@ def smoke_runs() -> list[Run]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="table2", choices=["table2", "noise", "digits"], help="which grid to run")
-    parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (one sub-folder per grid)")
+    parser.add_argument("--out", dest="results", default=str(DEFAULT_RESULTS),
+                        help="results folder (one sub-folder per grid)")  # fmt: skip
+    parser.add_argument("--results", dest="results", help=argparse.SUPPRESS)  # the old name of --out
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds of every configuration (default 0 1 2; digits: its own default)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=None,
@@ -138,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every train.py call, e.g. --train-arg=--paper-optimizer "
                              "(repeatable); use a separate --results folder for such a grid")  # fmt: skip
-    parser.add_argument("--force", action="store_true", help="re-run runs whose results file exists")
+    parser.add_argument("--overwrite", action="store_true", help="re-run runs whose results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="print the runs of the grid and stop")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny grid (3 runs of train.py --smoke) into <results>/smoke; for CI")  # fmt: skip
@@ -158,7 +161,7 @@ def main(argv=None) -> int:
         forwarded = ["--out", str(Path(args.results) / "digits")]
         forwarded += ["--seeds", *map(str, args.seeds)] if args.seeds is not None else []
         forwarded += ["--epochs", str(args.epochs)] if args.epochs is not None else []
-        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
+        forwarded += ["--overwrite"] * args.overwrite + ["--list"] * args.list + ["--smoke"] * args.smoke
         return _children.run_child([sys.executable, str(_REPO / "data_scripts" / "run_digits.py"), *forwarded],
                                    capture=False).returncode  # fmt: skip
     args.seeds = [0, 1, 2] if args.seeds is None else args.seeds
@@ -169,7 +172,7 @@ def main(argv=None) -> int:
             return 2
         forwarded = ["--results", args.results, "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs),
                      "--data", args.data, "--preset", args.preset]  # fmt: skip
-        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
+        forwarded += ["--overwrite"] * args.overwrite + ["--list"] * args.list + ["--smoke"] * args.smoke
         if args.only:
             forwarded += ["--only", *args.only]
         return _children.run_child([sys.executable, str(_REPO / "data_scripts" / "run_noise.py"), *forwarded],
@@ -212,7 +215,7 @@ def run_grid(args, grid, runs, state, folder) -> int:
     """Run the runs not done, ``--workers`` at a time; print a JSON summary; return the exit status."""
     from radarode_lite import _children, _files
 
-    todo = [r for r in runs if args.force or state[r.name] != "done"]
+    todo = [r for r in runs if args.overwrite or state[r.name] != "done"]
     for run in todo:
         if state[run.name] == "bad":
             print(f"  {run.name}: stored results file is damaged, running it again", flush=True)
@@ -264,7 +267,7 @@ def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: 
     began = time.perf_counter()
     scratch = folder.resolve() / f".{run.name}.tmp-{os.getpid()}"  # absolute: the child runs in the repository
     try:
-        command = [sys.executable, str(_TRAIN), *train_args, "--out", str(scratch), "--overwrite"]
+        command = [sys.executable, str(_TRAIN), *train_args, "--out", str(scratch), "--overwrite", "--no-progress"]
         env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
         done = _children.run_child(command, env=env, cwd=_REPO)
         if done.returncode != 0:

@@ -22,7 +22,7 @@ Protocol (``radarode_lite.robustness`` holds every piece):
    clean baseline (same seed), are stored with ``radarode_lite.results.save_result`` (with the
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
-   (``--out`` names the folder directly). Existing files are skipped (``--force`` redoes them),
+   (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
    so an interrupted grid continues where it stopped.
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
@@ -71,12 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
                         help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--force", action="store_true", help="redo runs whose results file exists")
+    parser.add_argument("--overwrite", action="store_true", help="redo runs whose results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="list the runs (done or to do) and stop")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny check: 2 subjects x 6 s of synthetic data, 1 epoch, conditions clean and "
                              "abrupt:-9:1:1, seed 0")  # fmt: skip
-    parser.add_argument("--progress", action="store_true", help="show progress bars while training")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars while training")
+    parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
 
 
@@ -152,7 +154,7 @@ def run(args, argv) -> dict:
         return folder / f"{fw}_seed{seed}_{robustness.condition_tag(cond)}.json"
 
     runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
-    todo = [r for r in runs if args.force or results.result_problem(path_of(*r)) is not None]
+    todo = [r for r in runs if args.overwrite or results.result_problem(path_of(*r)) is not None]
     if args.list:
         for r in runs:
             print(f"{'todo' if r in todo else 'done'}  {path_of(*r).name}")
@@ -203,7 +205,7 @@ def run(args, argv) -> dict:
             wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
                                                   "train_subjects")}  # fmt: skip
             model = record = None
-            if checkpoint.is_file() and not args.force:
+            if checkpoint.is_file() and not args.overwrite:
                 try:
                     loaded, stored = robustness.load_model(checkpoint)
                 except ValueError as exc:  # a damaged file: trained again

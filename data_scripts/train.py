@@ -78,10 +78,15 @@ ABRUPT_FRACTION = 0.2  # radarode_lite.robustness.ABRUPT_FRACTION, whose parser 
 
 _REPO = Path(__file__).resolve().parents[1]
 
+#: Choices of the flags, written out so that ``--help`` answers without importing torch
+#: (tests check them against ``radarode_lite.train`` and ``radarode_lite.timefreq``).
+TASKS = ("shape", "anchor", "ppi")
+PRESETS = ("lite", "paper")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from radarode_lite import timefreq, train
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder of the run (created); receives metrics.json and model.pt")
     parser.add_argument("--data", default=None,
@@ -93,9 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                         help="hyper-parameter of the method, e.g. temperature=1.0 or "
                              "gradients=representation (repeatable; VALUE read as JSON if it parses)")  # fmt: skip
-    parser.add_argument("--tasks", nargs="+", default=list(train.TASKS), choices=list(train.TASKS),
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS),
                         help="tasks to train: all three (radarODE-MTL) or one (single-task baseline)")  # fmt: skip
-    parser.add_argument("--preset", default="lite", choices=sorted(timefreq.PRESETS),
+    parser.add_argument("--preset", default="lite", choices=list(PRESETS),
                         help="spectrogram and network size: lite (8 x 32 x 120, CPU) "
                              "or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
@@ -106,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order (>= 0)")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="segments per step")
-    parser.add_argument("--optimizer", default="adam", choices=list(train.OPTIMIZERS), help="optimiser")
+    parser.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="optimiser")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 5e-3 SGD)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty of the optimiser")
     parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.937, the paper's)")
-    parser.add_argument("--schedule", default="constant", choices=list(train.SCHEDULES),
+    parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES),
                         help="learning-rate schedule after the warm-up")  # fmt: skip
     parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear learning-rate warm-up")
     parser.add_argument("--final-lr-ratio", type=float, default=0.01,
@@ -131,12 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--val-subjects", type=int, default=0, help="subjects held out for validation losses")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the subject split")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:0 ...")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1; the same losses for the same thread count)")  # fmt: skip
     parser.add_argument("--smoke", action="store_true",
                         help="tiny run for CI: 2 subjects x 6 s of synthetic data in a temporary folder, "
                              "1 epoch (ignores --data, --noise and --epochs)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar over the epochs")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar over the epochs")  # fmt: skip
+    parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
 
 
@@ -508,4 +516,6 @@ def _read_json(path: Path):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

@@ -195,7 +195,7 @@ def test_a_full_disk_is_one_line_before_the_checkpoint_is_written(tmp_path, caps
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(_files.shutil, "disk_usage", lambda folder: usage(2**30, 2**30, 17 * 2**20))
     out = tmp_path / "run"
-    assert cli.main(["--smoke", "--out", str(out), "--threads", "1"]) == 1
+    assert cli.main(["--smoke", "--out", str(out), "--threads", "1", "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
     assert "not enough free space" in err and "checkpoint.pt" in err and len(err.splitlines()) == 1
     assert not list(out.glob("*.pt")) and not list(out.glob(".*"))
@@ -208,7 +208,7 @@ def test_a_failing_torch_write_is_one_line(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(torch, "save", full)
     out = tmp_path / "run"
-    assert cli.main(["--smoke", "--out", str(out), "--threads", "1"]) == 1
+    assert cli.main(["--smoke", "--out", str(out), "--threads", "1", "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
     assert "cannot write" in err and "disk full" in err and len(err.splitlines()) == 1
     assert "inline_container" not in err and not list(out.iterdir())
