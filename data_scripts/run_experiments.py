@@ -13,7 +13,7 @@ Grids:
   GradVac, CAGrad, IMTL, MoCo, Aligned-MTL and EGA (T in 0.1, 0.5, 1.0, 1.5, 2.0; the
   ``paper`` and ``official`` variants), each with every seed of ``--seeds``.
 - ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
-  script forwards ``--results``, ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
+  script forwards ``--out`` (as ``--results``), ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
   ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it).
 - ``digits``: the second multi-task problem of chapter 15 (``data_scripts/run_digits.py``; this
   script forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="torch device of every run (e.g. cuda)")
     parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every train.py call, e.g. --train-arg=--paper-optimizer "
-                             "(repeatable); use a separate --results folder for such a grid")  # fmt: skip
+                             "(repeatable); use a separate --out folder for such a grid")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="re-run runs whose results file exists")
     parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="print the runs of the grid and stop")
