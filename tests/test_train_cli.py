@@ -212,3 +212,25 @@ def test_a_failing_torch_write_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert "cannot write" in err and "disk full" in err and len(err.splitlines()) == 1
     assert "inline_container" not in err and not list(out.iterdir())
+
+
+def test_kill_of_train_py_leaves_no_scratch_folder_and_no_temporary_file(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "data_scripts" / "train.py"), "--smoke", "--out", str(out), "--threads",
+               "1", "--no-progress"]  # fmt: skip
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".scratch-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(out.glob(".scratch-*")), "train.py never started its scratch folder"
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "Traceback" not in child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not list(out.glob(".*")) and not (out / "metrics.json").exists()  # the rerun: see the tests above
