@@ -33,9 +33,8 @@ import platform
 import statistics
 import time
 
-import numpy as np
-
-from radarode_lite import data, signals, timefreq
+#: Spectrogram presets (``radarode_lite.timefreq.PRESETS``), written out so that ``--help`` is fast.
+PRESETS = ("lite", "paper")
 
 
 def timed(fn, repeats):
@@ -49,8 +48,15 @@ def timed(fn, repeats):
     return out, statistics.median(walls), statistics.median(cpus)
 
 
-def slice_windows(S, duration_s, preset, hop_s=data.HOP_S):
-    """(n_windows, C, F, T) windows of a whole-recording spectrogram, normalised per window and channel."""
+def slice_windows(S, duration_s, preset, hop_s=1.0):
+    """(n_windows, C, F, T) windows of a whole-recording spectrogram, normalised per window and channel.
+
+    ``hop_s``: seconds between window starts (``radarode_lite.data.HOP_S``).
+    """
+    import numpy as np
+
+    from radarode_lite import timefreq
+
     n_frames = preset.n_frames
     starts = np.arange(0, duration_s - preset.window_s + 1e-9, hop_s)
     out = np.empty((starts.size,) + S.shape[:2] + (n_frames,), dtype=np.float32)
@@ -64,7 +70,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="recording length in s (>= 4)")
     parser.add_argument("--channels", type=int, default=50, help="radar channels (>= the preset's)")
-    parser.add_argument("--preset", default="paper", choices=sorted(timefreq.PRESETS), help="spectrogram preset")
+    parser.add_argument("--preset", default="paper", choices=list(PRESETS), help="spectrogram preset")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per stage (median)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated subject and recording")
     parser.add_argument("--ssq-parallel", choices=["0", "1"], default=None,
@@ -72,6 +78,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.ssq_parallel is not None:
         os.environ["SSQ_PARALLEL"] = args.ssq_parallel
+    import numpy as np  # after parsing: --help answers at once
+
+    from radarode_lite import data, signals, timefreq
     preset = timefreq.get_preset(args.preset)
     if args.duration < preset.window_s or args.repeats < 1 or args.channels < preset.n_channels:
         parser.error(f"need --duration >= {preset.window_s}, --repeats >= 1, --channels >= {preset.n_channels}")

@@ -35,11 +35,6 @@ import platform
 import statistics
 import time
 
-import torch
-
-from radarode_lite.losses import shape_loss, task_losses
-from radarode_lite.models import MODEL_PRESETS, RadarODEMTL
-
 BATCH = 32
 
 
@@ -53,6 +48,10 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1 or args.paper_repeats < 1:
         parser.error("--threads, --repeats and --paper-repeats must be positive")
+    import torch  # after parsing: --help answers at once
+
+    from radarode_lite.models import MODEL_PRESETS, RadarODEMTL
+
     torch.set_num_threads(args.threads)
 
     report = {
@@ -80,6 +79,8 @@ def main(argv=None) -> dict:
 
 def time_forward_backward(model: RadarODEMTL, repeats: int, warmup: int, seed: int):
     """Wall and CPU seconds of ``forward`` + ``backward`` of the summed task losses, per repeat."""
+    from radarode_lite.losses import task_losses
+
     x, batch = _random_batch(model, seed)
     wall, cpu = [], []
     for i in range(warmup + repeats):
@@ -93,6 +94,11 @@ def time_forward_backward(model: RadarODEMTL, repeats: int, warmup: int, seed: i
 
 def time_ode_branch(repeats: int, seed: int, warmup: int = 3) -> dict:
     """Training-step times of the lite network with and without the ODE branch, side by side."""
+    import torch
+
+    from radarode_lite.losses import shape_loss, task_losses
+    from radarode_lite.models import RadarODEMTL
+
     models = {flag: RadarODEMTL("lite", use_ode=flag, seed=seed) for flag in (True, False)}
     x, batch = _random_batch(models[True], seed)
     full_opt = {flag: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9) for flag, m in models.items()}
@@ -147,6 +153,8 @@ def _timed(fn) -> tuple[float, float]:
 
 
 def _random_batch(model: RadarODEMTL, seed: int):
+    import torch
+
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(BATCH, *model.preset.input_shape, generator=g)
     batch = {

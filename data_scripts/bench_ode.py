@@ -19,10 +19,6 @@ import platform
 import statistics
 import time
 
-import torch
-
-from radarode_lite import ode
-
 
 def time_ms(fn, repeats: int, warmup: int = 3) -> tuple[float, float]:
     """Median and minimum wall time of ``fn()`` in ms over ``repeats`` calls, after ``warmup`` calls."""
@@ -44,6 +40,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's own default)")
     args = parser.parse_args(argv)
+    import torch  # after parsing: --help answers at once
+
+    from radarode_lite import ode
+
     if args.threads is not None:
         if args.threads < 1:
             parser.error("--threads must be >= 1")

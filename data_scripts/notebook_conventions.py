@@ -51,7 +51,17 @@ def new_notebook(path: str | Path, title: str):
     return path
 
 
+def main(argv=None) -> int:
+    """Start a new chapter notebook from the command line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebook", help="path of the new notebook, e.g. book/ch16_name.ipynb")
+    parser.add_argument("title", help="the chapter's title")
+    args = parser.parse_args(argv)
+    print(new_notebook(args.notebook, args.title))
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python data_scripts/notebook_conventions.py book/chXX_name.ipynb 'Title'")
-    print(new_notebook(sys.argv[1], sys.argv[2]))
+    sys.exit(main())

@@ -6,14 +6,14 @@ baselines, each for every seed, on the problem of :mod:`radarode_lite.mtl.digits
 train/test split, seed 0). Every run writes one results file with
 :func:`radarode_lite.results.save_result`: test metrics, configuration, seed, the command that
 repeats it, git commit, wall time and machine, plus the per-epoch history (training losses,
-task weights, EGA's eccentric vector). Runs whose file exists are skipped, so an interrupted
-grid resumes where it stopped. At the end a JSON summary (mean and standard deviation over
+task weights, EGA's eccentric vector). Runs whose file exists and reads back valid are
+skipped, so an interrupted grid resumes where it stopped; a damaged file is run again. At the end a JSON summary (mean and standard deviation over
 seeds of every metric and of delta_m against the single-task baselines) is printed.
 
 Usage (from the repository root)::
 
     python data_scripts/run_digits.py                       # the whole grid, one CPU thread
-    python data_scripts/run_digits.py --runs ega_T1.0 --seeds 0 --force   # one run again
+    python data_scripts/run_digits.py --runs ega_T1.0 --seeds 0 --overwrite   # one run again
     python data_scripts/run_digits.py --smoke --out /tmp/digits_smoke     # a few seconds
     python data_scripts/run_digits.py --list                # the run names
 
@@ -29,12 +29,6 @@ import shlex
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import torch
-
-from radarode_lite import results
-from radarode_lite.mtl import digits
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "data" / "results" / "digits"
@@ -59,11 +53,14 @@ MTL_RUNS = {
     "ega_T2.0": ("EGA (T=2.0)", "ega", {"temperature": 2.0}),
 }
 #: run name -> task of a single-task baseline.
-SINGLE_RUNS = {f"single_{t}": t for t in digits.TASKS}
+SINGLE_RUNS = {f"single_{t}": t for t in ("class", "image", "blot")}  # radarode_lite.mtl.digits.TASKS
 SMOKE_RUNS = ("ew", "ega_T1.0")
 
 
 def main(argv=None) -> dict:
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments.py: end with it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="results folder (default book/data/results/digits)")
@@ -71,7 +68,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help=f"epochs per run (default {DEFAULT_EPOCHS})")
     parser.add_argument("--runs", nargs="+", default=None, metavar="NAME",
                         help="run names (default all; see --list); baselines: single_class, single_image, single_blot")
-    parser.add_argument("--force", action="store_true", help="run again even where a results file exists")
+    parser.add_argument("--overwrite", action="store_true", help="run again even where a results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny grid: EW and EGA (T=1.0) and the baselines, seed 0, 2 epochs (use with --out)")
@@ -83,27 +81,34 @@ def main(argv=None) -> dict:
         return {"runs": names}
     if args.smoke:
         runs = args.runs or list(SMOKE_RUNS) + list(SINGLE_RUNS)
-        seeds = args.seeds or [0]
-        epochs = args.epochs or 2
+        seeds = [0] if args.seeds is None else args.seeds
+        epochs = 2 if args.epochs is None else args.epochs
     else:
         runs = args.runs or names
-        seeds = args.seeds or list(DEFAULT_SEEDS)
-        epochs = args.epochs or DEFAULT_EPOCHS
+        seeds = list(DEFAULT_SEEDS) if args.seeds is None else args.seeds
+        epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     unknown = [r for r in runs if r not in names]
     if unknown:
         parser.error(f"unknown run names {unknown}; valid: {', '.join(names)}")
     if any(s < 0 for s in seeds) or epochs < 1 or args.threads < 1:
         parser.error("--seeds must be >= 0, --epochs and --threads >= 1")
+    import torch
+
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     torch.set_num_threads(args.threads)
     out = args.out
 
+    if _files.remove_leftovers(out):
+        print(f"removed leftovers of an interrupted grid in {str(out)!r}", file=sys.stderr)
     problem = digits.load_problem()
     start = time.perf_counter()
     done, skipped = [], []
     for seed in seeds:
         for run in runs:
             path = out / _file_name(run, seed)
-            if path.exists() and not args.force:
+            if not args.overwrite and results.result_problem(path) is None:
                 skipped.append(str(path))
                 continue
             record_run(path, run, seed, epochs, problem, out, args.threads)
@@ -118,6 +123,9 @@ def main(argv=None) -> dict:
 
 def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path, threads: int) -> Path:
     """Train one run and write its results file at ``path``."""
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     if run in MTL_RUNS:
         label, method, kwargs = MTL_RUNS[run]
         trained = digits.train(method, seed=seed, problem=problem, epochs=epochs, method_kwargs=kwargs)
@@ -130,7 +138,7 @@ def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path,
     config = {"problem": "digits", "run": run, "label": label, "kind": kind, "seed": seed,
               "threads": threads, **trained.config}
     command = " ".join(["python", "data_scripts/run_digits.py", "--runs", run, "--seeds", str(seed),
-                        "--epochs", str(epochs), "--out", shlex.quote(_display(out)), "--force"])
+                        "--epochs", str(epochs), "--out", shlex.quote(_display(out)), "--overwrite"])
     params = sum(p.numel() for p in trained.model.parameters())
     return results.save_result(path, trained.metrics, config, seed, command, round(trained.wall_s, 3),
                                history=trained.history, n_parameters=params)
@@ -138,6 +146,11 @@ def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path,
 
 def summarise(out: Path) -> dict:
     """Mean and standard deviation over seeds of every metric and of delta_m, per label."""
+    import numpy as np
+
+    from radarode_lite import results
+    from radarode_lite.mtl import digits
+
     if not out.is_dir():
         return {"labels": {}}
     records = [r for r in results.load_results(out) if r["config"].get("problem") == "digits"]
@@ -181,4 +194,6 @@ def _display(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

@@ -4,7 +4,7 @@
     python data_scripts/run_experiments.py --grid table2 --workers 2   # two runs at a time
     python data_scripts/run_experiments.py --grid table2 --only ega --seeds 0
     python data_scripts/run_experiments.py --grid table2 --list        # the runs, nothing trained
-    python data_scripts/run_experiments.py --smoke --results /tmp/r    # tiny grid, a minute
+    python data_scripts/run_experiments.py --smoke --out /tmp/r        # tiny grid, a minute
 
 Grids:
 
@@ -13,10 +13,10 @@ Grids:
   GradVac, CAGrad, IMTL, MoCo, Aligned-MTL and EGA (T in 0.1, 0.5, 1.0, 1.5, 2.0; the
   ``paper`` and ``official`` variants), each with every seed of ``--seeds``.
 - ``noise``: the robustness study of chapter 14 (``data_scripts/run_noise.py`` holds it; this
-  script forwards ``--results``, ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
-  ``--only`` (framework names), ``--force``, ``--list`` and ``--smoke`` to it).
+  script forwards ``--out`` (as ``--results``), ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
+  ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it).
 - ``digits``: the second multi-task problem of chapter 15 (``data_scripts/run_digits.py``; this
-  script forwards ``--results`` (as ``<results>/digits``), ``--seeds``, ``--epochs``, ``--force``,
+  script forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
   ``--list`` and ``--smoke``).
 
 Every run is one call of ``data_scripts/train.py`` in its own process (so that runs are
@@ -24,8 +24,12 @@ independent and several can go side by side, one CPU thread each). Its ``metrics
 held-out metrics, the per-epoch losses and weights, the configuration, the seed, the command
 line that reproduces the run, the git commit, the wall time and the machine) is checked with
 :func:`radarode_lite.results.load_result` and stored as ``<results>/<grid>/<run>.json``; the
-model weights are not kept. The grid is resumable: a run whose results file exists is skipped,
-so an interrupted grid continues where it stopped (``--force`` re-runs).
+model weights are not kept. The grid is resumable: a run whose results file exists and reads
+back valid is skipped, so an interrupted grid continues where it stopped (``--overwrite`` re-runs);
+a damaged results file (truncated, NaN, a key twice) counts as not done and is run again.
+Each child works in a hidden scratch folder of the results folder, removed on every way out;
+``kill`` (SIGTERM), ``Ctrl-C`` or a hang-up stops the children too, and after ``kill -9`` they
+stop by themselves; the scratch folders of a killed grid are removed by the next run.
 
 Lite grid protocol (what chapter 12 reports): the ``lite`` preset on ``book:default`` (6
 subjects x 4 statuses x 30 s; one subject held out, drawn with split seed 0: subject 4), ``--epochs`` epochs of Adam (lr 1e-3,
@@ -41,9 +45,8 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
+import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -125,7 +128,9 @@ def smoke_runs() -> list[Run]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="table2", choices=["table2", "noise", "digits"], help="which grid to run")
-    parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (one sub-folder per grid)")
+    parser.add_argument("--out", dest="results", default=str(DEFAULT_RESULTS),
+                        help="results folder (one sub-folder per grid)")  # fmt: skip
+    parser.add_argument("--results", dest="results", help=argparse.SUPPRESS)  # the old name of --out
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds of every configuration (default 0 1 2; digits: its own default)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=None,
@@ -138,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="torch device of every run (e.g. cuda)")
     parser.add_argument("--train-arg", action="append", default=[], metavar="ARG",
                         help="extra argument for every train.py call, e.g. --train-arg=--paper-optimizer "
-                             "(repeatable); use a separate --results folder for such a grid")  # fmt: skip
-    parser.add_argument("--force", action="store_true", help="re-run runs whose results file exists")
+                             "(repeatable); use a separate --out folder for such a grid")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true", help="re-run runs whose results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="print the runs of the grid and stop")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny grid (3 runs of train.py --smoke) into <results>/smoke; for CI")  # fmt: skip
@@ -147,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from radarode_lite import _children
+
+    _children.forward_signals()  # kill (SIGTERM) stops the children and removes their scratch folders
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.grid == "digits":
@@ -156,8 +165,9 @@ def main(argv=None) -> int:
         forwarded = ["--out", str(Path(args.results) / "digits")]
         forwarded += ["--seeds", *map(str, args.seeds)] if args.seeds is not None else []
         forwarded += ["--epochs", str(args.epochs)] if args.epochs is not None else []
-        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
-        return subprocess.call([sys.executable, str(_REPO / "data_scripts" / "run_digits.py"), *forwarded])
+        forwarded += ["--overwrite"] * args.overwrite + ["--list"] * args.list + ["--smoke"] * args.smoke
+        return _children.run_child([sys.executable, str(_REPO / "data_scripts" / "run_digits.py"), *forwarded],
+                                   capture=False).returncode  # fmt: skip
     args.seeds = [0, 1, 2] if args.seeds is None else args.seeds
     args.epochs = 12 if args.epochs is None else args.epochs
     if args.grid == "noise":
@@ -166,10 +176,11 @@ def main(argv=None) -> int:
             return 2
         forwarded = ["--results", args.results, "--seeds", *map(str, args.seeds), "--epochs", str(args.epochs),
                      "--data", args.data, "--preset", args.preset]  # fmt: skip
-        forwarded += ["--force"] * args.force + ["--list"] * args.list + ["--smoke"] * args.smoke
+        forwarded += ["--overwrite"] * args.overwrite + ["--list"] * args.list + ["--smoke"] * args.smoke
         if args.only:
             forwarded += ["--only", *args.only]
-        return subprocess.call([sys.executable, str(_REPO / "data_scripts" / "run_noise.py"), *forwarded])
+        return _children.run_child([sys.executable, str(_REPO / "data_scripts" / "run_noise.py"), *forwarded],
+                                   capture=False).returncode  # fmt: skip
     if args.workers < 1:
         print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 2
@@ -183,14 +194,39 @@ def main(argv=None) -> int:
     runs = smoke_runs() if args.smoke else table2_runs(args.seeds, args.epochs)
     if args.only:
         runs = [r for r in runs if any(r.name.startswith(p) for p in args.only)]
+        if not runs:
+            print(f"error: --only {' '.join(args.only)} matches no run of the {grid} grid (see --list)", file=sys.stderr)
+            return 2
     folder = Path(args.results) / grid
+    state = {r.name: stored_state(folder / f"{r.name}.json") for r in runs}
     if args.list:
         for run in runs:
-            done = (folder / f"{run.name}.json").exists()
             line = shlex.join(run.train_args(args.data, args.epochs, args.preset, args.device, args.train_arg))
-            print(f"{'done' if done else 'todo'}  {run.name}  {line}")
+            print(f"{state[run.name]}  {run.name}  {line}")
         return 0
-    todo = [r for r in runs if args.force or not (folder / f"{r.name}.json").exists()]
+    return run_grid(args, grid, runs, state, folder)
+
+
+def stored_state(path: Path) -> str:
+    """``done`` (a valid results file), ``todo`` (none) or ``bad`` (a damaged one, to run again)."""
+    from radarode_lite import results
+
+    problem = results.result_problem(path)
+    return "done" if problem is None else "todo" if problem == "missing" else "bad"
+
+
+def run_grid(args, grid, runs, state, folder) -> int:
+    """Run the runs not done, ``--workers`` at a time; print a JSON summary; return the exit status."""
+    from radarode_lite import _children, _files
+
+    todo = [r for r in runs if args.overwrite or state[r.name] != "done"]
+    for run in todo:
+        if state[run.name] == "bad":
+            print(f"  {run.name}: stored results file is damaged, running it again", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    removed = _files.remove_leftovers(folder)
+    if removed:
+        print(f"  removed leftovers of an interrupted grid: {', '.join(removed)}", flush=True)
     began = time.perf_counter()
     print(f"{grid}: {len(runs)} runs, {len(runs) - len(todo)} already stored, {len(todo)} to run", flush=True)
     failures = []
@@ -200,12 +236,21 @@ def main(argv=None) -> int:
             wall = run_one(run, folder, args.data, args.epochs, args.preset, smoke=args.smoke, device=args.device,
                            extra=args.train_arg)  # fmt: skip
             print(f"  done {run.name} ({wall:.0f} s)", flush=True)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, OSError) as exc:
+            if _children.stopping():  # interrupted: not a failure of the run
+                return
             failures.append((run.name, str(exc)))
             print(f"  FAILED {run.name}: {exc}", flush=True)
 
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        list(pool.map(one, todo))
+    pool = ThreadPoolExecutor(max_workers=args.workers)
+    try:
+        for future in [pool.submit(one, run) for run in todo]:
+            future.result()
+    except BaseException:  # Ctrl-C or a forwarded signal: no new run, the running ones stopped
+        _children.stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # the workers remove their scratch folders
     summary = {"grid": grid, "runs": len(runs), "ran": len(todo) - len(failures), "failed": [n for n, _ in failures],
                "results": str(folder), "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
     print(json.dumps(summary))
@@ -214,20 +259,26 @@ def main(argv=None) -> int:
 
 def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: bool = False, device: str = "cpu",
             extra=()) -> float:  # fmt: skip
-    """Train ``run`` with ``train.py`` in a child process and store its results file; return the wall time."""
-    from radarode_lite import results
+    """Train ``run`` with ``train.py`` in a child process and store its results file; return the wall time.
+
+    The child works in ``folder/.<run>.tmp-<pid>``, removed whatever happens.
+    """
+    from radarode_lite import _children, results
 
     train_args = run.train_args(data, epochs, preset, device, extra)
     if smoke:
         train_args = [a for a in train_args] + ["--smoke"]
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="radarode-run-") as scratch:
-        command = [sys.executable, str(_TRAIN), *train_args, "--out", scratch, "--overwrite"]
+    scratch = folder.resolve() / f".{run.name}.tmp-{os.getpid()}"  # absolute: the child runs in the repository
+    try:
+        command = [sys.executable, str(_TRAIN), *train_args, "--out", str(scratch), "--overwrite", "--no-progress"]
         env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-        done = subprocess.run(command, cwd=_REPO, capture_output=True, text=True, env=env)
+        done = _children.run_child(command, env=env, cwd=_REPO)
         if done.returncode != 0:
             raise RuntimeError(f"train.py exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
-        record = results.load_result(Path(scratch) / "metrics.json")
+        record = results.load_result(scratch / "metrics.json")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     record["command"] = "python data_scripts/train.py " + shlex.join(train_args + ["--out", f"runs/{run.name}"])
     record["run"] = run.name
     path = folder / f"{run.name}.json"
@@ -241,4 +292,6 @@ def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

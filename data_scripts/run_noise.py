@@ -22,7 +22,7 @@ Protocol (``radarode_lite.robustness`` holds every piece):
    clean baseline (same seed), are stored with ``radarode_lite.results.save_result`` (with the
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
-   (``--out`` names the folder directly). Existing files are skipped (``--force`` redoes them),
+   (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
    so an interrupted grid continues where it stopped.
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
@@ -71,17 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
                         help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--force", action="store_true", help="redo runs whose results file exists")
+    parser.add_argument("--overwrite", action="store_true", help="redo runs whose results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="list the runs (done or to do) and stop")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny check: 2 subjects x 6 s of synthetic data, 1 epoch, conditions clean and "
                              "abrupt:-9:1:1, seed 0")  # fmt: skip
-    parser.add_argument("--progress", action="store_true", help="show progress bars while training")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars while training")
+    parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
 
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments.py: end with it
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.threads < 1:
@@ -96,6 +101,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {_files.disk_error(exc)}", file=sys.stderr)
+        return 1
     print(json.dumps(summary))
     return 0
 
@@ -104,7 +112,7 @@ def run(args, argv) -> dict:
     """The grid as ``args`` say; returns a summary (files written and skipped, wall time)."""
     import torch
 
-    from radarode_lite import data, results, robustness, train
+    from radarode_lite import _files, data, results, robustness, train
 
     began = time.perf_counter()
     commit = results.git_commit()  # the code loaded now is the code that runs, whatever is committed meanwhile
@@ -146,11 +154,13 @@ def run(args, argv) -> dict:
         return folder / f"{fw}_seed{seed}_{robustness.condition_tag(cond)}.json"
 
     runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
-    todo = [r for r in runs if args.force or not path_of(*r).exists()]
+    todo = [r for r in runs if args.overwrite or results.result_problem(path_of(*r)) is not None]
     if args.list:
         for r in runs:
             print(f"{'todo' if r in todo else 'done'}  {path_of(*r).name}")
         return {"runs": len(runs), "todo": len(todo), "folder": str(folder)}
+    if _files.remove_leftovers(folder):
+        print(f"removed leftovers of an interrupted grid in {str(folder)!r}", flush=True)
     print(f"noise grid: {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to do -> {folder}", flush=True)
     if not todo:
         return {"runs": len(runs), "written": 0, "skipped": len(runs), "folder": str(folder),
@@ -195,8 +205,12 @@ def run(args, argv) -> dict:
             wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
                                                   "train_subjects")}  # fmt: skip
             model = record = None
-            if checkpoint.is_file() and not args.force:
-                loaded, stored = robustness.load_model(checkpoint)
+            if checkpoint.is_file() and not args.overwrite:
+                try:
+                    loaded, stored = robustness.load_model(checkpoint)
+                except ValueError as exc:  # a damaged file: trained again
+                    print(f"  {exc}; training again", flush=True)
+                    loaded, stored = None, {}
                 if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                     model, record = loaded, stored["training"]
             if model is None:
@@ -306,4 +320,6 @@ def _command(args, framework, seed, condition, epochs) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

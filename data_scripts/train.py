@@ -39,6 +39,14 @@ Written into ``--out`` (atomically, each file appears complete or not at all):
   continues it from there and ends exactly as an uninterrupted run would (``--no-resume``
   starts afresh).
 
+``metrics.json`` is written last: a folder without it holds an unfinished run, which the same
+command finishes (even when ``model.pt`` was already written). The checkpoint records the run's
+identity (data set fingerprint, split seed, held-out subjects, noise, network preset and options,
+method and its options, optimiser and schedule); resuming with any of them changed is refused,
+naming the settings and flags that differ. Hidden leftovers of a killed run (``.*.tmp-<pid>``)
+are removed at the start. ``wall_s`` counts this process and the training epochs of the
+processes it resumed.
+
 Several processes. Under ``torchrun --nproc_per_node N`` (gloo on CPU, nccl on GPU, one GPU
 per process: ``--device cuda`` becomes ``cuda:LOCAL_RANK``) every process trains on its slice
 of each batch and the gradients are reduced as ``radarode_lite.distributed`` explains, so the
@@ -51,13 +59,13 @@ The last line printed is a JSON summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
 import os
 import shlex
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -70,10 +78,15 @@ ABRUPT_FRACTION = 0.2  # radarode_lite.robustness.ABRUPT_FRACTION, whose parser 
 
 _REPO = Path(__file__).resolve().parents[1]
 
+#: Choices of the flags, written out so that ``--help`` answers without importing torch
+#: (tests check them against ``radarode_lite.train`` and ``radarode_lite.timefreq``).
+TASKS = ("shape", "anchor", "ppi")
+PRESETS = ("lite", "paper")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from radarode_lite import timefreq, train
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder of the run (created); receives metrics.json and model.pt")
     parser.add_argument("--data", default=None,
@@ -85,9 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                         help="hyper-parameter of the method, e.g. temperature=1.0 or "
                              "gradients=representation (repeatable; VALUE read as JSON if it parses)")  # fmt: skip
-    parser.add_argument("--tasks", nargs="+", default=list(train.TASKS), choices=list(train.TASKS),
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS),
                         help="tasks to train: all three (radarODE-MTL) or one (single-task baseline)")  # fmt: skip
-    parser.add_argument("--preset", default="lite", choices=sorted(timefreq.PRESETS),
+    parser.add_argument("--preset", default="lite", choices=list(PRESETS),
                         help="spectrogram and network size: lite (8 x 32 x 120, CPU) "
                              "or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
@@ -98,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order (>= 0)")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="segments per step")
-    parser.add_argument("--optimizer", default="adam", choices=list(train.OPTIMIZERS), help="optimiser")
+    parser.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="optimiser")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 Adam, 5e-3 SGD)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty of the optimiser")
     parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.937, the paper's)")
-    parser.add_argument("--schedule", default="constant", choices=list(train.SCHEDULES),
+    parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES),
                         help="learning-rate schedule after the warm-up")  # fmt: skip
     parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear learning-rate warm-up")
     parser.add_argument("--final-lr-ratio", type=float, default=0.01,
@@ -123,34 +136,75 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--val-subjects", type=int, default=0, help="subjects held out for validation losses")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the subject split")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:0 ...")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1; the same losses for the same thread count)")  # fmt: skip
     parser.add_argument("--smoke", action="store_true",
                         help="tiny run for CI: 2 subjects x 6 s of synthetic data in a temporary folder, "
                              "1 epoch (ignores --data, --noise and --epochs)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar over the epochs")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar over the epochs")  # fmt: skip
+    parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
+
+
+#: The flags that set each part of a run's identity (for the message that refuses a resume).
+FLAGS = {"tasks": "--tasks", "method": "--method", "method_hparams": "--method/--method-option",
+         "epochs": "--epochs", "batch_size": "--batch-size", "optimizer": "--optimizer/--paper-optimizer",
+         "lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay", "seed": "--seed",
+         "schedule": "--schedule", "warmup_epochs": "--warmup-epochs", "final_lr_ratio": "--final-lr-ratio",
+         "n_train": "--data/--test-subjects", "world_size": "torchrun --nproc_per_node",
+         "model": "--preset/--no-ode/--norm", "data_fingerprint": "--data/--data-seed", "data": "--data",
+         "noise": "--noise", "data_seed": "--data-seed", "split_seed": "--split-seed",
+         "train_subjects": "--test-subjects/--val-subjects/--split-seed", "val_subjects": "--val-subjects",
+         "test_subjects": "--test-subjects/--test-ids"}  # fmt: skip
 
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments.py: end with it
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         summary = run(args, argv)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {_files.disk_error(exc)}", file=sys.stderr)
+        return 1
     print(json.dumps(summary))
     return 0
+
+
+def _one_line(exc) -> str:
+    """The message of ``exc``; a checkpoint of other settings is said in terms of the flags."""
+    from radarode_lite.train import SettingsMismatch
+
+    if not isinstance(exc, SettingsMismatch):
+        return str(exc)
+    parts = []
+    for key in exc.differences:
+        saved, wanted = exc.saved.get(key), exc.wanted.get(key)
+        if isinstance(saved, dict) and isinstance(wanted, dict):
+            inner = [k for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k) and k != "layout"]
+            shown = ", ".join(f"{k} {saved.get(k)!r} -> {wanted.get(k)!r}" for k in inner) or "layout"
+        else:
+            shown = f"{saved!r} -> {wanted!r}"
+        parts.append(f"{key} {shown} ({FLAGS.get(key, key)})")
+    folder = str(Path(exc.path).parent)
+    return (f"--out {folder!r} holds an unfinished run made with other settings: {'; '.join(parts)}; "
+            f"pass --no-resume to start it afresh, or choose another --out")  # fmt: skip
 
 
 def run(args, argv) -> dict:
     """Train and evaluate as ``args`` say; write ``metrics.json`` and ``model.pt``; return a summary."""
     import torch
 
-    from radarode_lite import data, results, train
+    from radarode_lite import _files, data, results, train
     from radarode_lite.models import RadarODEMTL
     from radarode_lite.mtl import get_method
 
@@ -158,7 +212,7 @@ def run(args, argv) -> dict:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder, but {str(out)!r} is a file")
-    if not args.overwrite and any((out / name).exists() for name in ("metrics.json", "model.pt")):
+    if not args.overwrite and (out / "metrics.json").exists():  # written last: the run is finished
         raise FileExistsError(f"{str(out)!r} already holds a run; pass --overwrite to replace it")
     for name in ("seed", "data_seed", "split_seed", "val_subjects"):
         if getattr(args, name) < 0:
@@ -178,7 +232,10 @@ def run(args, argv) -> dict:
         raise ValueError(f"a single task trains on its own loss alone: --method must be ew with --tasks {tasks[0]}, "
                          f"and --method-option is not used, got --method {method!r}")  # fmt: skip
     noise = parse_noise(args.noise)
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(f"--device must be a torch device such as cpu, cuda or cuda:0, got {args.device!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"--device {args.device} asked for, but CUDA is not available here")
     if len(args.test_subjects) == 1 and not args.test_ids:
@@ -202,14 +259,19 @@ def run(args, argv) -> dict:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     checkpoint_path = out / "checkpoint.pt"
-    if args.overwrite and rank == 0 and checkpoint_path.exists():
-        checkpoint_path.unlink()
+    if rank == 0:
+        removed = _files.remove_leftovers(out)
+        if removed:
+            print(f"removed leftovers of an interrupted run in {str(out)!r}: {', '.join(removed)}", file=sys.stderr)
+        if args.overwrite and checkpoint_path.exists():
+            checkpoint_path.unlink()
     if multi:
         torch.distributed.barrier()
+    earlier_s = _earlier_training_s(checkpoint_path) if not (args.no_resume or args.overwrite) else 0.0
 
-    with tempfile.TemporaryDirectory(prefix="radarode-smoke-") as scratch:
+    with _scratch(out, rank) as scratch:
         if args.smoke:
-            root = Path(scratch) / "data"
+            root = scratch / "data"
             data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, preset=args.preset,
                                   seed=args.data_seed, progress=False, save_mat=False)  # fmt: skip
             data_name, noise = "smoke", {"name": "clean"}
@@ -217,13 +279,20 @@ def run(args, argv) -> dict:
             root, data_name = resolve_data(args.data, args.preset, args.data_seed, noise)
         split = data.subject_split(root, test_subjects=test_spec, val_subjects=args.val_subjects,
                                    seed=args.split_seed, preset=args.preset)  # fmt: skip
+        if rank == 0:
+            _files.check_writable(out)  # before hours of training, not after
         if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads
             torch.set_num_threads(args.threads)
         model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm).to(device)
+        subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
+        identity = {"data": data_name, "data_fingerprint": data.dataset_fingerprint(root), "noise": noise,
+                    "data_seed": args.data_seed, "split_seed": args.split_seed,
+                    **{f"{k}_subjects": v for k, v in subjects.items()}}  # fmt: skip
         train_began = time.perf_counter()
         common = dict(epochs=epochs, batch_size=args.batch_size, seed=args.seed, val_set=split["val"],
                       progress=args.progress and rank == 0, warmup_epochs=args.warmup_epochs,
-                      checkpoint=checkpoint_path, resume=not args.no_resume, **opt_settings)  # fmt: skip
+                      checkpoint=checkpoint_path, resume=not args.no_resume, identity=identity,
+                      **opt_settings)  # fmt: skip
         if len(tasks) == 1:
             history = train.train_single_task(model, split["train"], tasks[0], **common)
         else:
@@ -236,7 +305,6 @@ def run(args, argv) -> dict:
             return {"rank": rank, "method": history.method, "epochs": epochs}
         held_out = train.evaluate(model, split["test"], tasks=tasks)
         n_train, n_test = len(split["train"]), len(split["test"])
-        subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
 
     config = {
         "method": history.method,
@@ -246,6 +314,7 @@ def run(args, argv) -> dict:
         "use_ode": model.use_ode,
         "data": data_name,
         "data_root": None if args.smoke else str(root),
+        "data_fingerprint": identity["data_fingerprint"],
         "data_seed": args.data_seed,
         "noise": noise,
         "seed": args.seed,
@@ -269,7 +338,7 @@ def run(args, argv) -> dict:
         "device": str(device),
         "smoke": bool(args.smoke),
     }
-    wall_s = time.perf_counter() - began
+    wall_s = time.perf_counter() - began + earlier_s
     record = {
         "format": FORMAT,
         "metrics": results.json_safe(held_out),
@@ -279,7 +348,7 @@ def run(args, argv) -> dict:
         "command": "python data_scripts/train.py " + shlex.join(argv),
         "git_commit": git_commit(),
         "wall_s": round(wall_s, 2),
-        "train_s": round(train_s, 2),
+        "train_s": round(train_s + earlier_s, 2),
         "machine": machine_info(),
         "timestamp_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parameters": model.count_parameters(),
@@ -287,9 +356,10 @@ def run(args, argv) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     checkpoint = {"format": FORMAT, "config": config, "state_dict": state}
-    _atomic_save(out / "model.pt", lambda path: torch.save(checkpoint, path))
+    size = sum(v.numel() * v.element_size() for v in state.values())
+    _files.atomic_write(out / "model.pt", lambda path: torch.save(checkpoint, path), size_hint=size)
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    _atomic_save(out / "metrics.json", lambda path: Path(path).write_text(text))
+    _files.atomic_write(out / "metrics.json", lambda path: Path(path).write_text(text))  # last: the run is done
     if multi:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
@@ -374,7 +444,7 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
     """
     import shutil
 
-    from radarode_lite import data, timefreq, train
+    from radarode_lite import _files, data, timefreq, train
 
     preset = timefreq.get_preset(preset).name
     tag = noise["name"].replace(":", "_")
@@ -384,6 +454,7 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
     if _read_json(final / "noise_stamp.json") == stamp:
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
+    _files.remove_leftovers(final.parent)  # copies of processes killed while generating
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         abrupt = noise.get("abrupt")
@@ -415,15 +486,26 @@ def machine_info() -> dict:
     return results.machine_info()
 
 
-def _atomic_save(path: Path, write) -> None:
-    """Call ``write(temporary path)`` and rename the result to ``path``: all or nothing."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+@contextlib.contextmanager
+def _scratch(out: Path, rank: int):
+    """A hidden scratch folder in ``out`` (``.scratch.tmp-<pid>``), removed on every way out."""
+    import shutil
+
+    folder = out / f".scratch-{rank}.tmp-{os.getpid()}"
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        yield folder
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _earlier_training_s(checkpoint_path: Path) -> float:
+    """Seconds of training of the epochs in a checkpoint (done by earlier processes); 0 without one."""
+    from radarode_lite import train
+
+    try:
+        return float(sum(train.load_checkpoint(checkpoint_path)["history"]["epoch_s"]))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return 0.0  # no checkpoint, or one that train() will refuse with its own message
 
 
 def _read_json(path: Path):
@@ -434,4 +516,6 @@ def _read_json(path: Path):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radarode_lite import _children
+
+    sys.exit(_children.cli(main))

@@ -47,6 +47,7 @@ Public functions, in the order of the chapter: :func:`save_mmecg_mat`, :func:`lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,7 +61,7 @@ import numpy as np
 import torch
 from scipy import signal as sps
 
-from radarode_lite import __version__, signals, timefreq
+from radarode_lite import __version__, _files, signals, timefreq
 from radarode_lite._checks import finite_array
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _real
@@ -93,6 +94,7 @@ __all__ = [
     "write_segments",
     "generate_dataset",
     "list_recordings",
+    "dataset_fingerprint",
     "SegmentDataset",
     "subject_split",
 ]
@@ -220,17 +222,8 @@ def save_mmecg_mat(path, rcg, ecg, subject_id, age, gender, physistatus, format=
         "physistatus": physistatus,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if format == "5":
-            _write_mat5(tmp, fields)
-        else:
-            _write_mat73(tmp, fields)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    write = _write_mat5 if format == "5" else _write_mat73
+    return _files.atomic_write(path, lambda tmp: write(tmp, fields), size_hint=rcg.nbytes + ecg.nbytes)
 
 
 def load_mmecg_mat(path) -> dict:
@@ -749,6 +742,8 @@ def write_segments(folder_root, name, segments, meta=None, overwrite=True) -> Pa
         skipped_s=[float(v) for v in segments.skipped_s],
     )
     text = json.dumps(info, indent=1, sort_keys=True)  # fails early if meta is not serialisable
+    n_bytes = 4 * sum(a[0].size for a in (segments.sst, segments.ecg, segments.anchor, segments.shape)) * len(segments)
+    _files.check_free_space(root, n_bytes, f"recording {name}")
     tmp = root / f".{name}tmp-{os.getpid()}"
     old = root / f".{name}old-{os.getpid()}"
     for stale in (tmp, old):
@@ -765,10 +760,12 @@ def write_segments(folder_root, name, segments, meta=None, overwrite=True) -> Pa
         if final.exists():
             final.rename(old)
         tmp.rename(final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not final.exists():
             old.rename(final)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, _files.disk_error(exc, final)) from None
         raise
     shutil.rmtree(old, ignore_errors=True)  # the replaced folder, if any
     return final
@@ -793,7 +790,12 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     recording), then augmented and segmented (:func:`segment_recording`) into
     ``root/obj{subject}_{status}_{trial}_/`` (:func:`write_segments`), where ``trial`` is the
     recording's running number 1, 2, ... (as MMECG numbers its files). ``root/dataset.json``
-    records the arguments.
+    records the arguments; it is written first with ``"complete": false`` and rewritten with
+    ``"complete": true`` and the list of recordings when the last one is written, so a data set
+    whose generation was interrupted is refused by :func:`list_recordings` (and so by
+    :class:`SegmentDataset` and :func:`subject_split`). Called again with the same arguments on
+    such a folder, it finishes the work: recordings already written are kept (they would come
+    out identical), the others are generated. Leftovers of interrupted writes are removed.
 
     Augmentations, as in the paper's robustness study, with SNRs relative to the cardiac part
     of each channel: ``snr_db`` adds white noise to every radar channel of every recording
@@ -827,7 +829,8 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     mat_format : ``"5"`` or ``"7.3"``.
     progress : show a tqdm progress bar.
     overwrite : replace the recordings, ``mat/`` and ``dataset.json`` of an earlier data set
-        in ``root`` (otherwise a non-empty ``root`` raises FileExistsError).
+        in ``root`` (otherwise a non-empty ``root`` raises FileExistsError, except an unfinished
+        data set of the same arguments, which is completed).
 
     Returns
     -------
@@ -860,12 +863,27 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     if mat_format not in ("5", "7.3"):
         raise ValueError(f"mat_format must be '5' or '7.3', got {mat_format!r}")
     root = Path(root)
-    _prepare_root(root, overwrite)
+    arguments = {"generator": GENERATOR, "seed": seed, "preset": spec.name, "n_subjects": n_subjects,
+                 "statuses": list(statuses), "trials": trials, "duration_s": float(duration_s),
+                 "n_channels": n_channels, "snr_db": snr_db, "save_mat": bool(save_mat), "mat_format": mat_format,
+                 "abrupt": None if abrupt is None else [abrupt[0], abrupt[1], list(abrupt[2])]}  # fmt: skip
+    resuming = not overwrite and _unfinished_with(root, arguments)
+    if not resuming:
+        _prepare_root(root, overwrite)
+    for folder in (root, root / "mat"):
+        _files.remove_leftovers(folder)
+    _atomic_write_text(root / "dataset.json", json.dumps({**arguments, "complete": False}, indent=1) + "\n")
 
     jobs = [(subj, status, rep) for subj in range(1, n_subjects + 1) for status in statuses for rep in range(trials)]
     names, n_segments = [], 0
     bar = tqdm(jobs, desc="recordings", unit="rec", disable=not progress)
     for trial, (subj, status, rep) in enumerate(bar, start=1):
+        name = recording_name(subj, status, trial)
+        done = _finished_recording(root, name, f"mat/{trial}.mat" if save_mat else None) if resuming else None
+        if done is not None:
+            names.append(name)
+            n_segments += done
+            continue
         identity = signals.make_subject(subj, "NB", rng=np.random.default_rng([seed, subj]))
         streams = np.random.SeedSequence([seed, subj, STATUSES.index(status), rep]).spawn(3)
         sim_rng, noise_rng, burst_rng = (np.random.default_rng(s) for s in streams)
@@ -890,26 +908,12 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
             "abrupt_config": None if abrupt is None else [abrupt[0], abrupt[1], list(abrupt[2])],
             "mat": f"mat/{trial}.mat" if save_mat else None,
         }
-        name = recording_name(subj, status, trial)
-        write_segments(root, name, segs, meta)
+        write_segments(root, name, segs, meta, overwrite=resuming)
         names.append(name)
         n_segments += len(segs)
         bar.set_postfix(segments=n_segments)
     bar.close()
-    info = {
-        "generator": GENERATOR,
-        "seed": seed,
-        "preset": spec.name,
-        "n_subjects": n_subjects,
-        "statuses": list(statuses),
-        "trials": trials,
-        "duration_s": float(duration_s),
-        "n_channels": n_channels,
-        "snr_db": snr_db,
-        "abrupt": None if abrupt is None else [abrupt[0], abrupt[1], list(abrupt[2])],
-        "recordings": names,
-        "n_segments": n_segments,
-    }
+    info = {**arguments, "recordings": names, "n_segments": n_segments, "complete": True}
     _atomic_write_text(root / "dataset.json", json.dumps(info, indent=1, sort_keys=True) + "\n")
     return {
         "root": str(root),
@@ -932,20 +936,47 @@ def list_recordings(root) -> list[dict]:
     Each entry is the recording's ``segments.json`` plus ``path`` (its folder), ``subject_id``,
     ``status`` and ``trial`` parsed from the folder name. Hidden (temporary) folders and
     folders without ``segments.json`` are ignored.
+
+    A data set written by :func:`generate_dataset` or ``convert_mmecg.py`` is checked for
+    completeness: its ``dataset.json`` (written last) must say ``"complete": true`` and every
+    recording it lists must be there; otherwise ``ValueError`` (an interrupted generation:
+    run it again to finish it). A damaged ``dataset.json`` or ``segments.json`` raises
+    ``ValueError`` naming the file.
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"root {str(root)!r} does not exist or is not a folder (expected a segment data set)")
+    listed = _check_complete(root)
     out = []
     for folder in root.iterdir():
         if not folder.is_dir() or not _FOLDER_RE.fullmatch(folder.name) or not (folder / "segments.json").is_file():
             continue
-        info = json.loads((folder / "segments.json").read_text())
+        info = _read_json(folder / "segments.json")
+        if not isinstance(info, dict) or not isinstance(info.get("n_segments"), int) or "ppi" not in info:
+            raise ValueError(f"{str(folder / 'segments.json')!r} is not a recording's segments.json "
+                             f"(no n_segments or ppi); write the recording again")  # fmt: skip
         subject_id, status, trial = parse_recording_name(folder.name)
         info.update(path=str(folder), subject_id=subject_id, status=status, trial=trial)
         out.append(info)
+    missing = sorted(set(listed) - {r["name"] for r in out})
+    if missing:
+        raise ValueError(f"data set {str(root)!r} is incomplete: dataset.json lists recordings that are missing "
+                         f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); generate it again")  # fmt: skip
     out.sort(key=lambda r: (r["subject_id"], r["trial"], r["status"]))
     return out
+
+
+def dataset_fingerprint(root) -> str:
+    """Short hash of a data set's recordings: their names and ``segments.json`` (targets, peaks, preset ...).
+
+    Two folders with the same fingerprint hold the same recordings of the same segments; a
+    training run stores it to refuse resuming on other data (chapter 12).
+    """
+    digest = hashlib.sha256()
+    for rec in list_recordings(root):
+        digest.update(rec["name"].encode())
+        digest.update((Path(rec["path"]) / "segments.json").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class SegmentDataset(torch.utils.data.Dataset):
@@ -1003,6 +1034,11 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.records = records
         self.transform = transform
         self.preset = presets.pop()
+        for r in records:
+            last = Path(r["path"]) / f"sst_seg_{r['n_segments'] - 1}.npy"
+            if r["n_segments"] > 0 and not last.is_file():
+                raise ValueError(f"recording {r['name']!r} is incomplete: segments.json counts {r['n_segments']} "
+                                 f"segments but {str(last)!r} is missing")  # fmt: skip
         self.index = [(j, i) for j, r in enumerate(records) for i in range(r["n_segments"])]
 
     @property
@@ -1029,11 +1065,11 @@ class SegmentDataset(torch.utils.data.Dataset):
         rec = self.records[j]
         folder = Path(rec["path"])
         item = {
-            "sst": torch.from_numpy(np.load(folder / f"sst_seg_{i}.npy").astype(np.float32, copy=False)),
-            "shape": torch.from_numpy(np.load(folder / f"shape_seg_{i}.npy").astype(np.float32, copy=False)),
+            "sst": _load_array(folder / f"sst_seg_{i}.npy"),
+            "shape": _load_array(folder / f"shape_seg_{i}.npy"),
             "ppi": torch.tensor(rec["ppi"][i], dtype=torch.int64),
-            "anchor": torch.from_numpy(np.load(folder / f"anchor_seg_{i}.npy").astype(np.float32, copy=False)),
-            "ecg": torch.from_numpy(np.load(folder / f"ecg_seg_{i}.npy").astype(np.float32, copy=False)),
+            "anchor": _load_array(folder / f"anchor_seg_{i}.npy"),
+            "ecg": _load_array(folder / f"ecg_seg_{i}.npy"),
             "subject": rec["subject_id"],
             "status": rec["status"],
             "recording": rec["name"],
@@ -1151,13 +1187,57 @@ def _prepare_root(root: Path, overwrite: bool) -> None:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _files.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def _read_json(path: Path):
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        return json.loads(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{str(path)!r} is damaged (not valid JSON: {exc}); write it again") from None
+
+
+def _load_array(path: Path) -> torch.Tensor:
+    try:
+        array = np.load(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"segment file {str(path)!r} is missing; write the recording again") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"segment file {str(path)!r} is damaged ({exc}); write the recording again") from None
+    return torch.from_numpy(array.astype(np.float32, copy=False))
+
+
+def _check_complete(root: Path) -> list:
+    """The recordings a data set's ``dataset.json`` lists; ValueError if it marks an unfinished data set."""
+    marker = root / "dataset.json"
+    if not marker.is_file():
+        return []  # a folder of recordings assembled by hand
+    info = _read_json(marker)
+    if not isinstance(info, dict) or info.get("complete", True) is not True:
+        raise ValueError(f"data set {str(root)!r} is incomplete: its generation was interrupted (dataset.json marks "
+                         f"it unfinished); run the same command again to finish it")  # fmt: skip
+    listed = info.get("recordings", [])
+    return [str(n) for n in listed] if isinstance(listed, list) else []
+
+
+def _unfinished_with(root: Path, arguments: dict) -> bool:
+    """Whether ``root`` holds a data set of these ``arguments`` whose generation did not finish."""
+    try:
+        info = json.loads((root / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("complete") is False and {k: info.get(k) for k in arguments} == arguments
+
+
+def _finished_recording(root: Path, name: str, mat) -> int | None:
+    """Number of segments of a recording already written completely (and its ``.mat`` file), else None."""
+    try:
+        info = json.loads((root / name / "segments.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if mat is not None and not (root / mat).is_file():
+        return None
+    return info.get("n_segments") if isinstance(info, dict) and isinstance(info.get("n_segments"), int) else None
 
 
 # MATLAB's 116-byte descriptive header text, without a date so that files are reproducible.

@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy.signal import find_peaks
 
+from radarode_lite._checks import no_text, number
+
 __all__ = [
     "rmse",
     "pcc",
@@ -510,6 +512,7 @@ def _as_array(x, name):
     """Float64 numpy copy of ``x`` (array, sequence or torch tensor); finite and non-empty."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
         x = x.detach().cpu().numpy()
+    no_text(x, name)
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
@@ -540,10 +543,7 @@ def _check_axis(axis, ndim, allow_none=True):
 
 
 def _positive(value, name, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+    v = number(value, name)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {value!r}")
     return v
@@ -553,7 +553,11 @@ def _times(x, name, allow_empty):
     """1-D float array of times; may be empty when ``allow_empty``."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
         x = x.detach().cpu().numpy()
-    a = np.asarray(x, dtype=float)
+    no_text(x, name)
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_peaks,), got shape {a.shape}")
     if a.size == 0:

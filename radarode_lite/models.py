@@ -276,6 +276,10 @@ class RadarODEMTL(nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if not x.is_floating_point():
             raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+        weights = next(self.parameters()).dtype
+        if x.dtype != weights:
+            raise TypeError(f"x must have the dtype of the network's weights, {weights}, got {x.dtype} "
+                            f"(convert it with x.to({weights}))")  # fmt: skip
         expected = self.preset.input_shape
         if x.ndim != 4 or tuple(x.shape[1:]) != expected or x.shape[0] < 1:
             raise ValueError(

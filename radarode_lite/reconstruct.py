@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from radarode_lite._checks import no_text, number
 from radarode_lite.metrics import ANCHOR_MIN_DISTANCE_S, ANCHOR_THRESHOLD, detect_anchors
 
 __all__ = [
@@ -42,6 +43,12 @@ R_FRACTION = 0.32
 
 #: Names of the ECG waves, in order of appearance within a beat.
 WAVES = ("P", "Q", "R", "S", "T")
+
+#: Longest output of :func:`stitch_beats` and :func:`reconstruct_from_windows`: one day at 200 Hz.
+MAX_SAMPLES = 200 * 86_400
+
+#: Longest cycle :func:`resample_cycle` makes, samples (500 s at 200 Hz: no heart beats slower).
+MAX_CYCLE_SAMPLES = 100_000
 
 #: Search windows of :func:`fiducial_points`, in ms relative to an R peak, and the extremum
 #: sought: the R peak is the maximum within +-40 ms of the given R position; Q and S are the
@@ -84,8 +91,9 @@ def resample_cycle(shape, cycle_length_samples):
     if s.size < 2:
         raise ValueError(f"shape must hold at least 2 samples, got {s.size}")
     length = _positive_scalar(cycle_length_samples, "cycle_length_samples")
-    if length <= 1:
-        raise ValueError(f"cycle_length_samples must be greater than 1, got {cycle_length_samples!r}")
+    if not 1 < length <= MAX_CYCLE_SAMPLES:
+        raise ValueError(f"cycle_length_samples must be greater than 1 and at most {MAX_CYCLE_SAMPLES}, "
+                         f"got {cycle_length_samples!r}")  # fmt: skip
     u = np.arange(int(np.ceil(length))) / length
     return _read_template(s, u)
 
@@ -148,6 +156,8 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
         raise ValueError("cycle_lengths_samples must all be greater than 1 sample")
     if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if n_samples > MAX_SAMPLES:
+        raise ValueError(f"n_samples must be at most {MAX_SAMPLES} (one day at 200 Hz), got {n_samples}")
     fs = _positive_scalar(fs, "fs")
     r_fraction = _fraction(r_fraction, "r_fraction")
     blend = float(blend)
@@ -246,6 +256,9 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
     fs = _positive_scalar(fs, "fs")
     duration_s = _positive_scalar(duration_s, "duration_s")
     merge_tolerance_s = _positive_scalar(merge_tolerance_s, "merge_tolerance_s")
+    if duration_s * fs > MAX_SAMPLES:
+        raise ValueError(f"duration_s * fs must be at most {MAX_SAMPLES} samples (one day at 200 Hz), "
+                         f"got {duration_s} s at {fs} Hz")  # fmt: skip
     window_s = heatmaps.shape[1] / fs
 
     times, owners = [], []
@@ -416,6 +429,7 @@ def _extremum(x, centre, window_ms, fs, lo_limit, hi_limit):
 def _as_float_array(x, name, ndim):
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor
         x = x.detach().cpu().numpy()
+    no_text(x, name)
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
@@ -430,17 +444,14 @@ def _as_float_array(x, name, ndim):
 
 
 def _positive_scalar(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+    v = number(value, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return v
 
 
 def _fraction(value, name):
-    v = float(value)
+    v = number(value, name)
     if not 0.0 <= v < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
     return v

@@ -17,7 +17,9 @@ back by :func:`load_result` or :func:`load_results`. A results file holds the ru
 A file without any of these is not a result: :func:`load_result` raises ``ValueError``
 naming what is missing, so a chapter never shows a number whose origin is unknown.
 Files are written atomically (a temporary file renamed into place), so an interrupted run
-leaves either the complete file or none.
+leaves either the complete file or none. On reading, a truncated file, a ``NaN`` or
+``Infinity`` literal (the writer stores non-finite numbers as ``null``) and a key given twice
+are refused with a ``ValueError`` naming the file: such a file was damaged or edited by hand.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 from pathlib import Path
 
+from radarode_lite import _files
+
 __all__ = [
     "FORMAT",
     "REQUIRED_KEYS",
     "save_result",
     "load_result",
     "load_results",
+    "result_problem",
     "git_commit",
     "machine_info",
     "json_safe",
@@ -139,14 +144,7 @@ def save_result(path, metrics, config, seed, command, wall_s, git_commit_hash=No
     _validate(record, str(path))
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return _files.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def load_result(path) -> dict:
@@ -159,13 +157,28 @@ def load_result(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no results file at {str(path)!r}")
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except ValueError as exc:
         raise ValueError(f"results file {str(path)!r} is not valid JSON: {exc}") from None
     if not isinstance(record, dict):
         raise ValueError(f"results file {str(path)!r} must hold a JSON object, got {type(record).__name__}")
     _validate(record, str(path))
     return record
+
+
+def result_problem(path) -> str | None:
+    """None if ``path`` holds a valid results file, else why not (``"missing"`` or the refusal).
+
+    The experiment grids count a run as done only when this is None, so a truncated or
+    hand-damaged file is run again rather than skipped.
+    """
+    try:
+        load_result(path)
+    except FileNotFoundError:
+        return "missing"
+    except (ValueError, OSError) as exc:
+        return str(exc)
+    return None
 
 
 def load_results(folder, pattern="*.json") -> list[dict]:
@@ -209,6 +222,18 @@ def _validate(record: dict, where: str) -> None:
     if not _STAMP.match(record["timestamp_utc"]):
         raise ValueError(f"results file {where!r}: timestamp_utc must look like 2025-01-31T12:00:00Z, "
                          f"got {record['timestamp_utc']!r}")  # fmt: skip
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ValueError(f"key {twice[0]!r} appears twice (hand-edited or damaged file)")
+    return dict(pairs)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number this writer stores (non-finite values are written as null)")
 
 
 def _mapping(value, name):

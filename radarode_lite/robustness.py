@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 from torch import nn
 
-from radarode_lite import data, metrics, reconstruct, signals, timefreq
+from radarode_lite import _files, data, metrics, reconstruct, signals, timefreq
 from radarode_lite._checks import finite_array as _finite
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _real
@@ -513,10 +513,8 @@ def save_model(path, framework, model, config=None) -> Path:
         raise ValueError(f"framework {framework!r} does not match a model of type {type(model).__name__}")
     checkpoint = {"format": 1, "framework": framework, "preset": model.preset.name, "config": dict(config or {}),
                   "width": getattr(model, "width", None), "state_dict": state}  # fmt: skip
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)
-    return path
+    size = sum(v.numel() * v.element_size() for v in state.values())
+    return _files.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), size_hint=size)
 
 
 def load_model(path) -> tuple[nn.Module, dict]:
@@ -524,14 +522,21 @@ def load_model(path) -> tuple[nn.Module, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {str(path)!r}")
-    checkpoint = torch.load(path, weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: pickle, zip and torch errors alike
+        raise ValueError(f"{str(path)!r} is not a readable model file ({type(exc).__name__}); save it again") from None
     if not isinstance(checkpoint, dict) or not {"framework", "preset", "state_dict"} <= set(checkpoint):
         raise ValueError(f"{str(path)!r} is not a model file of save_model")
-    if checkpoint["framework"] == "mmecg":
-        model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
-    else:
-        model = build_model(checkpoint["framework"], checkpoint["preset"])
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        if checkpoint["framework"] == "mmecg":
+            model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
+        else:
+            model = build_model(checkpoint["framework"], checkpoint["preset"])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{str(path)!r} holds weights that do not fit its network: {first}") from None
     model.eval()
     return model, dict(checkpoint.get("config", {}))
 

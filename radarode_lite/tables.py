@@ -370,7 +370,20 @@ def read_paper_table2(path) -> dict:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or "method" not in reader.fieldnames:
             raise ValueError(f"{str(path)!r} must be a CSV file with a 'method' column")
-        return {row["method"]: {k: float(v) for k, v in row.items() if k != "method"} for row in reader}
+        table = {}
+        for line, row in enumerate(reader, start=2):
+            if row["method"] in table:
+                raise ValueError(f"{str(path)!r} line {line}: method {row['method']!r} appears twice")
+            table[row["method"]] = {k: _cell(v, path, line, k) for k, v in row.items() if k != "method"}
+        return table
+
+
+def _cell(value, path, line, column) -> float:
+    """One number of a CSV table; ValueError naming the file, line and column if it is not one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{str(path)!r} line {line}, column {column!r}: expected a number, got {value!r}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from radarode_lite import data, losses, metrics
+from radarode_lite import _files, data, losses, metrics
+from radarode_lite._checks import real_number
 from radarode_lite.distributed import shard_indices
 from radarode_lite.models import TASKS
 from radarode_lite.mtl.methods import MTLMethod, get_method
@@ -58,6 +59,7 @@ __all__ = [
     "PAPER_OPTIMIZER",
     "lr_factor",
     "load_checkpoint",
+    "SettingsMismatch",
     "METRIC_KEYS",
     "default_cache_dir",
     "book_dataset",
@@ -172,6 +174,7 @@ def book_dataset(size="small", preset="lite", seed=0, root=None) -> Path:
             f"{str(final)!r} exists but holds no dataset.json (not a generated data set); delete it to regenerate"
         )
     base.mkdir(parents=True, exist_ok=True)
+    _files.remove_leftovers(base)  # copies of processes killed while generating
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp, old = base / f".{final.name}.tmp-{tag}", base / f".{final.name}.old-{tag}"
     try:
@@ -275,7 +278,7 @@ class History:
 def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, optimizer="adam", lr=None,
           weight_decay=0.0, seed=0, val_set=None, method_kwargs=None, progress=False, momentum=None,
           schedule="constant", warmup_epochs=0, final_lr_ratio=0.01, checkpoint=None, resume=True,
-          distributed=None) -> History:  # fmt: skip
+          distributed=None, identity=None) -> History:  # fmt: skip
     r"""Train ``model`` on ``tasks`` with a multi-task method; return the per-epoch :class:`History` (chapters 9, 12).
 
     Each step: the backbone encodes the batch once (:meth:`~radarode_lite.models.RadarODEMTL.encode`),
@@ -303,7 +306,13 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     generators, moving averages), the random state of the loop, the batch-order generator and
     the history so far. If the file exists when ``train`` starts and ``resume`` is true, the
     run continues from it and ends exactly as an uninterrupted run would (same losses, bit for
-    bit on the same machine and thread count); its settings must match the call's.
+    bit on the same machine and thread count). The checkpoint records the run's identity: every
+    setting below, the network's layout (preset, ODE branch, normalisation, parameter shapes),
+    the size of the training set and whatever ``identity`` adds (the caller's data fingerprint,
+    split ...). A checkpoint of another identity is refused with :class:`SettingsMismatch`,
+    which names the settings that differ; a checkpoint whose content is damaged or edited
+    into nonsense (missing entries, an epoch count outside ``0..epochs``, a history of another
+    length) is refused with ``ValueError``. Before each write the folder's free space is checked.
 
     Across processes. Started under ``torchrun`` (an initialised ``torch.distributed`` group
     of several processes; ``distributed=None`` detects it, ``False`` ignores it), every process
@@ -337,6 +346,9 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     checkpoint : path of the checkpoint file, or None for none.
     resume : continue from ``checkpoint`` if it exists (else start afresh and overwrite it).
     distributed : None (detect), True (require a process group) or False.
+    identity : None or a dict of further JSON-like settings that define the run (e.g. the data
+        set's fingerprint and the subjects of the split); stored in the checkpoint and compared
+        on resume. Its keys must not be those of the built-in settings.
 
     Returns
     -------
@@ -369,9 +381,12 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     ckpt_path = None if checkpoint is None else Path(checkpoint)
     settings = {"tasks": list(tasks), "method": mtl.name, "method_hparams": _plain(mtl.hyperparameters()),
                 "epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
-                "lr": base_lrs[0], "weight_decay": float(weight_decay), "seed": seed, "schedule": schedule,
+                "lr": base_lrs[0], "momentum": opt.param_groups[0].get("momentum"),
+                "weight_decay": float(weight_decay), "seed": seed, "schedule": schedule,
                 "warmup_epochs": warmup_epochs, "final_lr_ratio": float(final_lr_ratio),
-                "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size}  # fmt: skip
+                "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size,
+                "model": _model_identity(model)}  # fmt: skip
+    settings.update(_check_identity(identity, settings))
 
     history = History(tasks=tasks, method=mtl.name)
     history.train_loss = {t: [] for t in tasks}
@@ -691,6 +706,15 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int = 0, schedule: str 
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    total_steps = _positive_int(total_steps, "total_steps")
+    step = _non_negative_int(step, "step")
+    warmup_steps = _non_negative_int(warmup_steps, "warmup_steps")
+    if step >= total_steps or warmup_steps > total_steps:
+        raise ValueError(f"step and warmup_steps must be < total_steps ({total_steps}) and <= it, "
+                         f"got step {step}, warmup_steps {warmup_steps}")  # fmt: skip
+    final_lr_ratio = real_number(final_lr_ratio, "final_lr_ratio")
+    if not 0 <= final_lr_ratio <= 1:
+        raise ValueError(f"final_lr_ratio must be in [0, 1], got {final_lr_ratio}")
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     if schedule == "constant":
@@ -743,6 +767,42 @@ def _plain(value):
     return repr(value)
 
 
+class SettingsMismatch(ValueError):
+    """A checkpoint made with other settings than the call's; ``differences`` lists their names."""
+
+    def __init__(self, path, saved: dict, wanted: dict, differences: list):
+        self.path, self.saved, self.wanted, self.differences = str(path), saved, wanted, differences
+        detail = ", ".join(f"{k}: {_short(saved.get(k))} -> {_short(wanted.get(k))}" for k in differences)
+        super().__init__(f"checkpoint {self.path!r} was made with other settings ({detail}); "
+                         f"pass resume=False to start afresh")  # fmt: skip
+
+
+def _short(value, limit=60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _model_identity(model) -> dict:
+    """What makes a checkpoint's weights fit ``model``: preset, options and a hash of the parameter shapes."""
+    layout = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        layout.update(f"{name}:{tuple(value.shape)};".encode())
+    preset = getattr(model, "preset", None)
+    return {"preset": getattr(preset, "name", None), "use_ode": getattr(model, "use_ode", None),
+            "norm": getattr(model, "norm", None), "layout": layout.hexdigest()[:16]}  # fmt: skip
+
+
+def _check_identity(identity, settings) -> dict:
+    if identity is None:
+        return {}
+    if not isinstance(identity, dict):
+        raise TypeError(f"identity must be a dict or None, got {type(identity).__name__}")
+    clash = sorted(set(map(str, identity)) & set(settings))
+    if clash:
+        raise ValueError(f"identity must not redefine the built-in settings {clash}")
+    return _plain(identity)
+
+
 def _save_checkpoint(path: Path, settings, epochs_done, model, opt, mtl, order, history) -> None:
     state = {
         "format": CHECKPOINT_FORMAT,
@@ -756,17 +816,32 @@ def _save_checkpoint(path: Path, settings, epochs_done, model, opt, mtl, order, 
         "history": history.to_dict(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _files.atomic_write(path, lambda tmp: torch.save(state, tmp), size_hint=_tensor_bytes(state))
+
+
+def _tensor_bytes(value) -> int:
+    """Bytes of the tensors in a nested state (an estimate of its file size)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 64
+
+
+#: Entries of a checkpoint and their types (checked by :func:`load_checkpoint`).
+_CHECKPOINT_KEYS = {"format": int, "settings": dict, "epochs_done": int, "model": dict, "optimizer": dict,
+                    "method": dict, "rng": torch.Tensor, "order": torch.Tensor, "history": dict}  # fmt: skip
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint file written by :func:`train` (``weights_only`` loading: no code runs)."""
+    """Read a checkpoint file written by :func:`train` (``weights_only`` loading: no code runs).
+
+    Raises ``FileNotFoundError`` if there is no file, ``ValueError`` naming the file if it is
+    not a readable checkpoint, lacks an entry, has one of the wrong type, or a negative
+    ``epochs_done``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
@@ -776,6 +851,14 @@ def load_checkpoint(path) -> dict:
         raise ValueError(f"{str(path)!r} is not a readable checkpoint: {exc}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{str(path)!r} is not a checkpoint of format {CHECKPOINT_FORMAT}")
+    for key, kind in _CHECKPOINT_KEYS.items():
+        if key not in state:
+            raise ValueError(f"checkpoint {str(path)!r} lacks its entry {key!r}; delete it or start afresh")
+        if isinstance(state[key], bool) or not isinstance(state[key], kind):
+            raise ValueError(f"checkpoint {str(path)!r}: {key!r} must be {kind.__name__}, "
+                             f"got {type(state[key]).__name__}")  # fmt: skip
+    if state["epochs_done"] < 0:
+        raise ValueError(f"checkpoint {str(path)!r}: epochs_done must be >= 0, got {state['epochs_done']}")
     return state
 
 
@@ -784,25 +867,46 @@ def _load_checkpoint(path: Path, settings, model, opt, mtl, order, history) -> i
     saved = state["settings"]
     diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
     if diff:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings.get(k)!r}" for k in diff)
-        raise ValueError(f"checkpoint {str(path)!r} was made with other settings ({detail}); "
-                         f"pass resume=False to start afresh")  # fmt: skip
+        raise SettingsMismatch(path, saved, settings, diff)
+    done = state["epochs_done"]
+    if done > settings["epochs"]:
+        raise ValueError(f"checkpoint {str(path)!r}: epochs_done is {done} but the run has {settings['epochs']} "
+                         f"epochs; the file was edited or damaged, delete it to start afresh")  # fmt: skip
+    _check_saved_history(path, state["history"], done, settings["tasks"])
     device = _device(model)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        mtl.load_state_dict(state["method"])
+        torch.set_rng_state(state["rng"])
+        order.set_state(state["order"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"checkpoint {str(path)!r} does not fit this run: {first}") from None
     for group in opt.state.values():  # optimiser moments onto the model's device
         for k, v in group.items():
             if isinstance(v, torch.Tensor) and k != "step":
                 group[k] = v.to(device)
-    mtl.load_state_dict(state["method"])
-    torch.set_rng_state(state["rng"])
-    order.set_state(state["order"])
     saved_history = state["history"]
     for key in ("train_loss", "val_loss", "weights"):
         getattr(history, key).update({t: list(v) for t, v in saved_history[key].items()})
     history.lr[:] = list(saved_history.get("lr", []))
     history.epoch_s[:] = list(saved_history["epoch_s"])
-    return int(state["epochs_done"])
+    return int(done)
+
+
+def _check_saved_history(path, saved, done, tasks) -> None:
+    """Every per-epoch list of a checkpoint's history must hold ``done`` entries."""
+    lists = {"epoch_s": saved.get("epoch_s"), "lr": saved.get("lr", [None] * done)}
+    for key in ("train_loss", "weights"):
+        table = saved.get(key)
+        for t in tasks:
+            lists[f"{key}[{t}]"] = table.get(t) if isinstance(table, dict) else None
+    for name, values in lists.items():
+        if not isinstance(values, list) or len(values) != done:
+            found = f"{len(values)} entries" if isinstance(values, list) else type(values).__name__
+            raise ValueError(f"checkpoint {str(path)!r}: history {name} must hold {done} entries (epochs_done), "
+                             f"found {found}; the file was edited or damaged")  # fmt: skip
 
 
 def _check_tasks(tasks) -> tuple:

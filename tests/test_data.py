@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import h5py
@@ -457,6 +458,11 @@ def test_convert_mmecg_cli(tmp_path, capsys):
         assert all(np.min(np.abs(rec.r_peaks - t)) <= 0.0101 for t in interior)
     assert cli.main([str(tmp_path / "absent"), "--out", str(tmp_path / "seg"), "--quiet"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    # a rerun keeps what an earlier run converted from the same file, and refuses to mix in another file
+    assert cli.main([str(folder / "12.mat"), "--out", str(tmp_path / "seg"), "--preset", "lite", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kept"] == ["obj8_IB_12_"]
+    info["source"] = "other.mat"
+    (tmp_path / "seg" / "obj8_IB_12_" / "segments.json").write_text(json.dumps(info))
     assert cli.main([str(folder / "12.mat"), "--out", str(tmp_path / "seg"), "--preset", "lite", "--quiet"]) == 1
     assert "exists already" in capsys.readouterr().err
 
@@ -473,3 +479,104 @@ def test_add_radar_noise_has_the_requested_snr_against_the_cardiac_part(recordin
         np.testing.assert_allclose(measured, snr_db, atol=0.01)
     with pytest.raises(ValueError, match="rcg"):
         data.add_radar_noise(recording.ecg, 0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Interrupted generation, damaged files, failed conversions
+# ---------------------------------------------------------------------------------------
+
+SMALL = dict(n_subjects=3, statuses=("NB", "SP"), duration_s=5.0, seed=4, progress=False)
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)  # fmt: skip
+
+
+def test_an_interrupted_generation_is_refused_then_finished_by_the_same_call(tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    data.generate_dataset(whole, **SMALL)
+    root, calls, write = tmp_path / "cut", [], data.write_segments
+
+    def killed_at_the_fourth(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(data, "write_segments", killed_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        data.generate_dataset(root, **SMALL)
+    monkeypatch.setattr(data, "write_segments", write)
+    assert json.loads((root / "dataset.json").read_text())["complete"] is False
+    for read in (data.SegmentDataset, lambda r: data.subject_split(r, test_subjects=1), data.list_recordings):
+        with pytest.raises(ValueError, match="incomplete: its generation was interrupted"):
+            read(root)
+    (root / f".obj3_SP_6_tmp-{_dead_pid()}").mkdir()  # the leftover of a kill inside write_segments
+    summary = data.generate_dataset(root, **SMALL)  # no overwrite needed
+    assert summary["n_recordings"] == 6 and _files(root) == _files(whole)
+    assert len(data.SegmentDataset(root)) == summary["n_segments"]
+
+
+def test_a_data_set_missing_a_listed_recording_or_a_file_is_refused_naming_it(tmp_path):
+    root = tmp_path / "set"
+    data.generate_dataset(root, **SMALL, save_mat=False)
+    fingerprint = data.dataset_fingerprint(root)
+    assert data.dataset_fingerprint(root) == fingerprint
+    (root / "obj2_NB_3_" / "sst_seg_1.npy").unlink()
+    with pytest.raises(ValueError, match=r"obj2_NB_3_.*sst_seg_1\.npy' is missing"):
+        data.SegmentDataset(root)
+    shutil.rmtree(root / "obj2_NB_3_")
+    with pytest.raises(ValueError, match="lists recordings that are missing .obj2_NB_3_"):
+        data.SegmentDataset(root)
+
+
+def test_damaged_segment_files_are_named(tmp_path):
+    root = tmp_path / "set"
+    data.generate_dataset(root, **SMALL, save_mat=False)
+    fingerprint = data.dataset_fingerprint(root)
+    npy = root / "obj1_NB_1_" / "ecg_seg_0.npy"
+    npy.write_bytes(npy.read_bytes()[:100])
+    dataset = data.SegmentDataset(root)
+    with pytest.raises(ValueError, match=r"segment file .*obj1_NB_1_/ecg_seg_0\.npy' is damaged"):
+        dataset[0]
+    info = root / "obj1_SP_2_" / "segments.json"
+    text = info.read_text()
+    info.write_text(text.replace('"ppi": [', '"ppi": [1, ', 1))
+    assert data.dataset_fingerprint(root) != fingerprint  # another data set
+    info.write_text(text[: len(text) // 2])
+    with pytest.raises(ValueError, match=r"obj1_SP_2_/segments\.json' is damaged"):
+        data.SegmentDataset(root)
+
+
+def test_convert_goes_on_past_a_failed_write_and_reports_it(tmp_path, capsys, monkeypatch):
+    import errno
+
+    cli = _script("convert_mmecg")
+    folder = tmp_path / "mmecg"
+    for number, subject in ((3, 1), (4, 2)):
+        rec = _recording(6.0, "NB", seed=number, subject_id=subject)
+        data.save_mmecg_mat(folder / f"{number}.mat", rec.rcg, rec.ecg, subject, 40, "F", "NB")
+    write = data.write_segments
+
+    def full_for_three(root, name, *args, **kwargs):
+        if name == "obj1_NB_3_":
+            raise OSError(errno.ENOSPC, "No space left on device", str(root / name))
+        return write(root, name, *args, **kwargs)
+
+    monkeypatch.setattr(data, "write_segments", full_for_three)
+    out = tmp_path / "seg"
+    assert cli.main([str(folder), "--out", str(out), "--preset", "lite", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["converted"] == ["obj2_NB_4_"] and summary["failed"] == [str(folder / "3.mat")]
+    assert "3.mat: cannot write" in captured.err and "(the disk is full)" in captured.err
+    assert "Traceback" not in captured.err
+    assert data.SegmentDataset(out).recordings == ["obj2_NB_4_"]  # complete, with what was converted
+    monkeypatch.setattr(data, "write_segments", write)
+    assert cli.main([str(folder), "--out", str(out), "--preset", "lite", "--quiet"]) == 0  # the rerun finishes
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["converted"] == ["obj1_NB_3_"] and summary["kept"] == ["obj2_NB_4_"] and summary["failed"] == []

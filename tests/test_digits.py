@@ -196,3 +196,10 @@ def test_smoke_grid_writes_results_that_load(tmp_path):
         torch.set_num_threads(threads)
     assert again["runs_skipped"] == 5 and again["runs_done"] == 0
     assert again["labels"]["EW"]["delta_m_pct"] == summary["labels"]["EW"]["delta_m_pct"]
+
+
+@pytest.mark.parametrize("extra", [["--epochs", "0"], ["--smoke", "--epochs", "0"], ["--threads", "0"]])
+def test_grid_script_refuses_zero_epochs_instead_of_the_default(tmp_path, extra):
+    done = subprocess.run([sys.executable, "data_scripts/run_digits.py", "--out", str(tmp_path), *extra], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "--epochs" in done.stderr and not list(tmp_path.iterdir())

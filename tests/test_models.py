@@ -287,6 +287,8 @@ def test_wrong_input_shape_for_the_preset_raises(lite_model):
         lite_model(random_input("lite", 1).numpy())
     with pytest.raises(TypeError, match="floating-point"):
         lite_model(torch.zeros(1, 8, 32, 120, dtype=torch.int64))
+    with pytest.raises(TypeError, match=r"dtype of the network's weights, torch.float32, got torch.float64"):
+        lite_model(torch.zeros(1, 8, 32, 120, dtype=torch.float64))
     with pytest.raises(ValueError, match="features must have shape"):
         lite_model.decode(torch.zeros(1, 64, 29))
 

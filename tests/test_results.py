@@ -114,3 +114,86 @@ def test_table2_grid_holds_every_configuration_of_the_paper():
     for variant in ("paper", "official"):
         for t in ("0.1", "0.5", "1", "1.5", "2"):
             assert f"ega_{variant}_T{t}_seed2" in names
+
+
+# ---------------------------------------------------------------------------------------
+# Damaged files and interrupted grids
+# ---------------------------------------------------------------------------------------
+
+
+def _grid_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_experiments_module", REPO / "data_scripts" / "run_experiments.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[: len(text) // 2], "not valid JSON"),
+    (lambda text: text.replace('"pcc_pct": 91.5', '"pcc_pct": NaN'), "NaN"),
+    (lambda text: text.replace('"pcc_pct": 91.5', '"pcc_pct": 91.5, "pcc_pct": 99.0'), "appears twice"),
+    (lambda text: text.replace('"pcc_pct": 91.5', '"pcc_pct": -Infinity'), "Infinity"),
+])  # fmt: skip
+def test_damaged_results_files_are_refused_naming_the_file(tmp_path, damage, message):
+    path = _save(tmp_path / "run.json")
+    assert results.result_problem(path) is None
+    path.write_text(damage(path.read_text()))
+    with pytest.raises(ValueError, match=message) as info:
+        results.load_result(path)
+    assert str(path) in str(info.value)
+    assert message in results.result_problem(path)
+    assert results.result_problem(tmp_path / "absent.json") == "missing"
+
+
+def test_the_grid_reruns_damaged_and_missing_results_and_removes_leftovers(tmp_path, monkeypatch, capsys):
+    script = _grid_script()
+    folder = tmp_path / "smoke"
+    _save(folder / "ew_seed0.json")  # valid: kept
+    _save(folder / "single_ppi_seed0.json")
+    (folder / "single_ppi_seed0.json").write_text('{"format": 1, "metrics": {')  # truncated: run again
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = folder / f".ew_seed0.tmp-{int(dead.stdout)}"
+    (leftover / "data").mkdir(parents=True)
+    assert script.main(["--smoke", "--results", str(tmp_path), "--list"]) == 0
+    listed = {line.split()[1]: line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert listed == {"single_ppi_seed0": "bad", "ew_seed0": "done", "ega_paper_T1_seed0": "todo"}
+    ran = []
+    monkeypatch.setattr(script, "run_one", lambda run, *args, **kwargs: ran.append(run.name) or 0.0)
+    assert script.main(["--smoke", "--results", str(tmp_path)]) == 0
+    assert sorted(ran) == ["ega_paper_T1_seed0", "single_ppi_seed0"]
+    out = capsys.readouterr().out
+    assert "damaged" in out and leftover.name in out and not leftover.exists()
+    assert script.main(["--smoke", "--results", str(tmp_path), "--only", "nosuchrun"]) == 2
+    assert "matches no run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [15, 9])
+def test_killing_the_grid_kills_its_train_child_and_its_scratch_goes(tmp_path, signum):
+    import os
+    import time
+
+    command = [sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke", "--results",
+               str(tmp_path), "--only", "single_ppi"]  # fmt: skip
+    grid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, scratch = time.monotonic() + 60, []
+        while not scratch and time.monotonic() < deadline:  # train.py has started writing
+            time.sleep(0.1)
+            scratch = list((tmp_path / "smoke").glob(".single_ppi_seed0.tmp-*"))
+        children = subprocess.run(["pgrep", "-P", str(grid.pid)], capture_output=True, text=True).stdout.split()
+        assert scratch and len(children) == 1
+        os.kill(grid.pid, signum)
+        grid.wait(timeout=30)
+        child = Path(f"/proc/{children[0]}/stat")
+        deadline = time.monotonic() + 15
+        while child.exists() and child.read_text().rsplit(")", 1)[1].split()[0] not in "ZX" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not child.exists() or child.read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+        if signum == 15:  # stopped cleanly: no scratch left; after kill -9 the next run removes it
+            assert not list((tmp_path / "smoke").glob(".*tmp-*"))
+    finally:
+        if grid.poll() is None:
+            grid.kill()

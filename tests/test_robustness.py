@@ -141,6 +141,18 @@ def test_models_round_trip_through_a_file(one_thread, tmp_path):
         assert config == {"seed": 2} and torch.equal(a, b)
     with pytest.raises(ValueError, match="does not match"):
         R.save_model(tmp_path / "x.pt", "mmecg", R.build_model("radarode"))
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes((tmp_path / "mmecg.pt").read_bytes()[:2000])
+    with pytest.raises(ValueError, match=r"damaged\.pt' is not a readable model file"):
+        R.load_model(damaged)
+    damaged.write_bytes(b"\x80\x02not a pickle at all")
+    with pytest.raises(ValueError, match="not a readable model file"):
+        R.load_model(damaged)
+    state = torch.load(tmp_path / "mmecg.pt", weights_only=True)
+    state["framework"] = "radarode"  # weights of another network
+    torch.save(state, damaged)
+    with pytest.raises(ValueError, match="do not fit its network"):
+        R.load_model(damaged)
 
 
 def test_reconstructions_have_one_row_per_segment(one_thread, tiny):

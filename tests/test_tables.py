@@ -167,6 +167,19 @@ def test_paper_table2_has_every_row_the_book_reproduces():
         tables.read_paper_table2(REPO / "no_such_table.csv")
 
 
+@pytest.mark.parametrize("text, message", [
+    ("method,pcc_pct\nEW,91.0\nEGA,ninety\n", r"line 3, column 'pcc_pct': expected a number, got 'ninety'"),
+    ("method,pcc_pct,mdr_pct\nEW,91.0\n", r"line 2, column 'mdr_pct': expected a number, got None"),
+    ("method,pcc_pct\nEW,91.0\nEW,92.0\n", r"line 3: method 'EW' appears twice"),
+])  # fmt: skip
+def test_a_bad_paper_table_is_named_with_its_line_and_column(tmp_path, text, message):
+    path = tmp_path / "table2.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as info:
+        tables.read_paper_table2(path)
+    assert str(path) in str(info.value)
+
+
 def test_row_order_matches_the_grid_of_run_experiments(monkeypatch):
     spec = importlib.util.spec_from_file_location("_grid_for_test", REPO / "data_scripts" / "run_experiments.py")
     grid = importlib.util.module_from_spec(spec)

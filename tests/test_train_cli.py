@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import importlib.util
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +139,98 @@ def test_noise_conditions_parse_to_generator_arguments():
 def test_method_options_are_read_as_json_when_they_parse():
     options = cli.parse_method_options(["temperature=0.5", "gradients=representation", "warmup-epoch=2"])
     assert options == {"temperature": 0.5, "gradients": "representation", "warmup_epoch": 2}
+
+
+# ---------------------------------------------------------------------------------------
+# Interrupted runs, other settings on resume, full disks
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def unfinished(smoke_run, tmp_path):
+    """A copy of the smoke run as a kill before its last write leaves it: no metrics.json."""
+    _, out, argv = smoke_run
+    copy = Path(shutil.copytree(out, tmp_path / "smoke"))
+    (copy / "metrics.json").unlink()
+    return copy, [a if a != str(out) else str(copy) for a in argv]
+
+
+def test_a_run_killed_after_model_pt_is_finished_by_the_same_command(unfinished, capsys):
+    out, argv = unfinished
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = out / f".checkpoint.pt.tmp-{int(dead.stdout)}"
+    leftover.write_bytes(b"half a checkpoint")
+    assert cli.main(argv) == 0  # no --overwrite needed
+    assert leftover.name in capsys.readouterr().err and not leftover.exists()
+    record = json.loads((out / "metrics.json").read_text())
+    assert len(record["history"]["epoch_s"]) == 1  # resumed from the finished checkpoint: nothing retrained
+    assert record["train_s"] >= record["history"]["epoch_s"][0]  # the epoch of the first process counts
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "metrics.json", "model.pt"]
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["--split-seed", "1"], "split_seed 0 -> 1 (--split-seed)"),
+    (["--no-ode"], "use_ode True -> False (--preset/--no-ode/--norm)"),
+    (["--norm", "group"], "norm 'batch' -> 'group'"),
+    (["--data-seed", "1"], "(--data/--data-seed)"),
+    (["--test-subjects", "2", "--test-ids"], "test_subjects [1] -> [2] (--test-subjects/--test-ids)"),
+])  # fmt: skip
+def test_resume_with_other_settings_is_refused_in_one_line_naming_the_flags(unfinished, capsys, extra, named):
+    out, argv = unfinished
+    assert cli.main(argv + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert named in err and "--no-resume" in err and len(err.splitlines()) == 1
+    assert not (out / "metrics.json").exists()
+
+
+def test_a_bogus_device_is_one_line(tmp_path, capsys):
+    assert cli.main(["--smoke", "--out", str(tmp_path / "run"), "--device", "bogus"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--device" in err and "bogus" in err and len(err.splitlines()) == 1
+
+
+def test_a_full_disk_is_one_line_before_the_checkpoint_is_written(tmp_path, capsys, monkeypatch):
+    from radarode_lite import _files
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(_files.shutil, "disk_usage", lambda folder: usage(2**30, 2**30, 17 * 2**20))
+    out = tmp_path / "run"
+    assert cli.main(["--smoke", "--out", str(out), "--threads", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "not enough free space" in err and "checkpoint.pt" in err and len(err.splitlines()) == 1
+    assert not list(out.glob("*.pt")) and not list(out.glob(".*"))
+
+
+def test_a_failing_torch_write_is_one_line(tmp_path, capsys, monkeypatch):
+    def full(obj, path, *args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed")  # fmt: skip
+
+    monkeypatch.setattr(torch, "save", full)
+    out = tmp_path / "run"
+    assert cli.main(["--smoke", "--out", str(out), "--threads", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "cannot write" in err and "disk full" in err and len(err.splitlines()) == 1
+    assert "inline_container" not in err and not list(out.iterdir())
+
+
+def test_kill_of_train_py_leaves_no_scratch_folder_and_no_temporary_file(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "data_scripts" / "train.py"), "--smoke", "--out", str(out), "--threads",
+               "1", "--no-progress"]  # fmt: skip
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".scratch-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(out.glob(".scratch-*")), "train.py never started its scratch folder"
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "Traceback" not in child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not list(out.glob(".*")) and not (out / "metrics.json").exists()  # the rerun: see the tests above

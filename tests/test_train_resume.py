@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -153,3 +154,78 @@ def test_bad_training_settings_raise(tiny_set, kwargs, match):
         train.train(RadarODEMTL("lite", seed=0), tiny_set, **kwargs)
     with pytest.raises(TypeError, match="resume"):
         train.train(RadarODEMTL("lite", seed=0), tiny_set, epochs=1, resume="yes")
+
+
+# ---------------------------------------------------------------------------------------
+# A run's identity and hand-edited checkpoints
+# ---------------------------------------------------------------------------------------
+
+QUICK = dict(tasks=("ppi",), epochs=2, batch_size=6)
+
+
+@pytest.fixture(scope="module")
+def finished_once(tiny_set, tmp_path_factory):
+    ckpt = tmp_path_factory.mktemp("finished") / "checkpoint.pt"
+    train.train(RadarODEMTL("lite", seed=0), tiny_set, checkpoint=ckpt, identity={"split_seed": 0}, **QUICK)
+    return ckpt
+
+
+@pytest.fixture
+def finished(finished_once, tmp_path):
+    """A copy of the checkpoint of a finished two-epoch run with an identity."""
+    import shutil
+
+    return Path(shutil.copy(finished_once, tmp_path / "checkpoint.pt"))
+
+
+@pytest.mark.parametrize("model, identity, differing", [
+    (dict(use_ode=False), {"split_seed": 0}, ["model"]),
+    (dict(norm="group"), {"split_seed": 0}, ["model"]),
+    ({}, {"split_seed": 1}, ["split_seed"]),
+    ({}, {"split_seed": 0, "test_subjects": [2]}, ["test_subjects"]),
+])  # fmt: skip
+def test_resume_refuses_another_identity_naming_what_differs(tiny_set, finished, model, identity, differing):
+    with pytest.raises(train.SettingsMismatch) as info:
+        train.train(RadarODEMTL("lite", seed=0, **model), tiny_set, checkpoint=finished, identity=identity, **QUICK)
+    assert info.value.differences == differing
+    assert "resume=False" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_identity_may_not_redefine_a_built_in_setting(tiny_set, tmp_path):
+    with pytest.raises(ValueError, match="built-in"):
+        train.train(RadarODEMTL("lite", seed=0), tiny_set, identity={"epochs": 3}, **QUICK)
+    with pytest.raises(TypeError, match="identity"):
+        train.train(RadarODEMTL("lite", seed=0), tiny_set, identity=[("a", 1)], **QUICK)
+
+
+def _edited(path, edit):
+    state = torch.load(path, weights_only=True)
+    edit(state)
+    torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda s: s.update(epochs_done=99), "epochs_done is 99 but the run has 2 epochs"),
+    (lambda s: s.update(epochs_done=-3), "epochs_done must be >= 0"),
+    (lambda s: s.update(epochs_done="2"), "'epochs_done' must be int"),
+    (lambda s: s.pop("optimizer"), "lacks its entry 'optimizer'"),
+    (lambda s: s["history"]["epoch_s"].pop(), r"history epoch_s must hold 2 entries"),
+    (lambda s: s["history"]["train_loss"].pop("ppi"), r"history train_loss\[ppi\]"),
+    (lambda s: s["model"].pop(next(iter(s["model"]))), "does not fit this run"),
+])  # fmt: skip
+def test_hand_edited_checkpoints_are_refused_with_a_clear_message(tiny_set, finished, edit, match):
+    _edited(finished, edit)
+    with pytest.raises(ValueError, match=match) as info:
+        train.train(RadarODEMTL("lite", seed=0), tiny_set, checkpoint=finished, identity={"split_seed": 0}, **QUICK)
+    assert str(finished) in str(info.value)
+
+
+@pytest.mark.parametrize("args, error", [
+    ((0, 0), ValueError), ((5, 5), ValueError), ((-1, 10), ValueError), ((0, 10, 11), ValueError),
+    ((0, 10, 0, "cosine", float("nan")), ValueError), ((0, 10, 0, "cosine", "0.1"), TypeError),
+    (("0", 10), ValueError), ((0.5, 10), ValueError),
+])  # fmt: skip
+def test_lr_factor_validates_its_arguments(args, error):
+    with pytest.raises(error):
+        train.lr_factor(*args)

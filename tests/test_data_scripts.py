@@ -1,0 +1,86 @@
+"""The command-line tools of data_scripts/: one flag vocabulary, and a --help that answers at once."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = sorted(p.name for p in (ROOT / "data_scripts").glob("*.py"))
+
+#: Tools whose module imports torch before parsing (their --help is still checked to answer).
+IMPORTS_TORCH_FIRST = {"bench_mtl.py"}
+
+_PROBE = """
+import runpy, sys
+sys.argv = [sys.argv[1], "--help"]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print("torch" in sys.modules, code, file=sys.stderr)
+"""
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "data_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass of the tool looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_answers_help_without_importing_torch(tool):
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(ROOT / "data_scripts" / tool)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    wall = time.perf_counter() - began
+    torch_loaded, code = done.stderr.strip().splitlines()[-1].split()
+    assert code in ("0", "None") and "usage:" in done.stdout, done.stderr[-1000:]
+    if tool not in IMPORTS_TORCH_FIRST:
+        assert torch_loaded == "False", f"{tool} --help imports torch"
+        assert wall < 10  # well under a second on an idle machine; generous for a busy one
+
+
+def test_written_out_choices_are_the_packages():
+    from radarode_lite import data, timefreq, train
+    from radarode_lite.mtl import digits
+
+    presets = tuple(sorted(timefreq.PRESETS))
+    cli = _script("train")
+    assert (cli.TASKS, cli.PRESETS, cli.OPTIMIZERS, cli.SCHEDULES) == (train.TASKS, presets, train.OPTIMIZERS,
+                                                                       train.SCHEDULES)  # fmt: skip
+    gen = _script("generate_data")
+    assert (gen.PRESETS, gen.SIZES, gen.STATUSES) == (presets, tuple(sorted(data.SIZES)), data.STATUSES)
+    assert _script("convert_mmecg").PRESETS == _script("bench_data").PRESETS == presets
+    assert set(_script("run_digits").SINGLE_RUNS.values()) == set(digits.TASKS)
+
+
+@pytest.mark.parametrize("tool, old, new, dest, value", [
+    ("run_experiments", ["--force"], ["--overwrite"], "overwrite", True),
+    ("run_experiments", ["--results", "x"], ["--out", "x"], "results", "x"),
+    ("run_noise", ["--force"], ["--overwrite"], "overwrite", True),
+    ("run_noise", ["--progress"], [], "progress", True),
+    ("generate_data", ["--out", "x", "--quiet"], ["--out", "x", "--no-progress"], "progress", False),
+    ("train", ["--out", "x", "--progress"], ["--out", "x"], "progress", True),
+])  # fmt: skip
+def test_old_flags_still_parse_to_the_new_ones_and_are_hidden(tool, old, new, dest, value):
+    parser = _script(tool).build_parser()
+    assert getattr(parser.parse_args(old), dest) == getattr(parser.parse_args(new), dest) == value
+    options = parser.format_help().split("options:", 1)[1]  # the description may name the flags of others
+    assert old[0] not in options.replace("--no-progress", "") or old[0] == "--out"
+
+
+def test_progress_is_on_by_default_and_threads_default_to_one():
+    for tool, argv in (("train", ["--out", "x"]), ("generate_data", ["--out", "x"]), ("run_noise", [])):
+        args = _script(tool).build_parser().parse_args(argv)
+        assert args.progress is True, tool
+    assert _script("train").build_parser().parse_args(["--out", "x"]).threads == 1
+    assert _script("run_noise").build_parser().parse_args([]).threads == 1
+    assert _script("convert_mmecg").build_parser().parse_args(["in", "--out", "x"]).progress is True
