@@ -39,7 +39,7 @@ __all__ = [
 #: Where the R peak sits in a normalised cycle, as a fraction of the cycle: a cycle of ``L``
 #: samples starts ``R_FRACTION * L`` samples before its R peak and ends ``(1 - R_FRACTION) * L``
 #: after it (sample 64 of a 200-sample template is R). 0.32 is where McSharry's model, integrated
-#: from ECGSYN's initial state, draws its R wave, and the data module cuts the ``shape`` targets
+#: from the radarODE solver's initial state, draws its R wave, and the data module cuts the ``shape`` targets
 #: the same way (``radarode_lite.data.R_FRACTION``). Every function takes it as a parameter.
 R_FRACTION = 0.32
 
