@@ -54,14 +54,15 @@ def _rendered_dom(page: Path, window=(1280, 1000)) -> str:
 
 # Runs in the page once MathJax has typeset it; writes what it measured into the DOM, where
 # --dump-dom can read it. Code: the input cells and the code blocks of the text (outputs may
-# scroll). Math: display equations. A box overflows when its content is wider than the box.
+# scroll; the shared Colab set-up cell, hidden and the same in every chapter, is exempt). Math:
+# display equations. A box overflows when its content is wider than the box.
 _LAYOUT_PROBE = """
 <script>
 (function () {
   function probe() {
     var out = {code: [], math: [], images: [], n_images: 0};
     document.querySelectorAll("div.cell_input pre, div.highlight-python pre, div.highlight-bash pre, div.highlight-default pre").forEach(function (el) {
-      if (el.closest(".cell_output")) return;
+      if (el.closest(".cell_output") || el.textContent.indexOf("%pip install") >= 0) return;
       if (el.scrollWidth > el.clientWidth + 1) out.code.push(el.textContent.split("\\n").sort(function (a, b) { return b.length - a.length; })[0].slice(0, 90));
     });
     document.querySelectorAll("mjx-container[display='true']").forEach(function (el) {
