@@ -1,6 +1,7 @@
 """Open the built book in headless Chromium: math is typeset (offline MathJax), a chapter shows
 its figures, and the Colab launch link is there; on every page no raw LaTeX is left, no code
-cell or display equation overflows the text column of a 1280-px window, and every image loads.
+cell or display equation overflows the text column of a 1280-px window, no "mean ± sd" cell of a
+result table wraps, and every image loads.
 
 Needs the built book (``jupyter-book build .``) and Debian's ``chromium``; skipped without them,
 unless ``RADARODE_REQUIRE_BROWSER=1`` (set by CI), which turns a skip into a failure.
@@ -60,7 +61,13 @@ _LAYOUT_PROBE = """
 <script>
 (function () {
   function probe() {
-    var out = {code: [], math: [], images: [], n_images: 0};
+    var out = {code: [], math: [], images: [], n_images: 0, wrapped: []};
+    document.querySelectorAll(".cell_output td").forEach(function (td) {
+      if (td.textContent.indexOf("\u00b1") < 0) return;
+      var box = (td.firstElementChild || td).getBoundingClientRect();
+      var line = parseFloat(getComputedStyle(td).lineHeight) || 1.5 * parseFloat(getComputedStyle(td).fontSize);
+      if (box.height > 1.5 * line) out.wrapped.push(td.textContent.trim());
+    });
     document.querySelectorAll("div.cell_input pre, div.highlight-python pre, div.highlight-bash pre, div.highlight-default pre").forEach(function (el) {
       if (el.closest(".cell_output") || el.textContent.indexOf("%pip install") >= 0) return;
       if (el.scrollWidth > el.clientWidth + 1) out.code.push(el.textContent.split("\\n").sort(function (a, b) { return b.length - a.length; })[0].slice(0, 90));
@@ -163,6 +170,11 @@ def test_code_and_math_fit_a_1280_px_window(layouts):
     code = {name: lay["code"] for name, lay in layouts.items() if lay["code"]}
     math = {name: lay["math"] for name, lay in layouts.items() if lay["math"]}
     assert not code and not math, f"wider than the text column: code {code}, math {math}"
+
+
+def test_result_tables_keep_mean_and_sd_on_one_line(layouts):
+    wrapped = {name: lay["wrapped"] for name, lay in layouts.items() if lay["wrapped"]}
+    assert not wrapped, f"table cells with a mean +- sd over two lines: {wrapped}"
 
 
 def test_every_figure_loads(layouts):
