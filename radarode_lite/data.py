@@ -15,7 +15,7 @@ recordings into those pieces and computes, for each, the network input and the t
   .. math:: [R_k - r\,RR_k,\; R_k + (1 - r)\,RR_k], \qquad RR_k = R_{k+1} - R_k,
 
   with :math:`r` = :data:`R_FRACTION` = 0.32, the fraction of a cycle of McSharry's model that
-  comes before the R wave when it is integrated from ECGSYN's initial state
+  comes before the R wave when it is integrated from the radarODE solver's initial state
   (:func:`radarode_lite.ode.ecg_ode` puts its R wave at sample 64 of 200). So the target beat
   is aligned like the beat the network's ODE decoder draws: R wave at sample 64.
 - ``ppi``    int64: that cycle's length :math:`RR_k` in samples at 200 Hz, rounded and clipped
@@ -112,7 +112,7 @@ SHAPE_SAMPLES = 200
 #: Number of cycle-length classes: ``ppi`` lies in 0 .. PPI_CLASSES - 1 samples at 200 Hz.
 PPI_CLASSES = 260
 #: Fraction of a cardiac cycle before its R wave in the ``shape`` target (McSharry's model
-#: from ECGSYN's initial state reaches the R wave at sample 64 of 200).
+#: from the radarODE solver's initial state reaches the R wave at sample 64 of 200).
 R_FRACTION = 0.32
 #: Standard deviation (samples at 200 Hz, i.e. 50 ms) of the Gaussian bumps of ``anchor``.
 ANCHOR_SIGMA_SAMPLES = 10.0

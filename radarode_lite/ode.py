@@ -18,7 +18,7 @@ remainder, sign of the dividend, as in ECGSYN) and the baseline wander
 :math:`z_0(t) = A \sin(2\pi f_2 t)`, :math:`A = 0.005`, :math:`f_2 = 0.25` Hz.
 
 One cardiac cycle lasts :math:`2\pi/\omega = 1.0011` s of model time and is sampled with
-``n_samples`` forward-Euler steps of size :math:`h = 1/n` from the ECGSYN initial state.
+``n_samples`` forward-Euler steps of size :math:`h = 1/n` from the initial state of the radarODE authors' solver.
 Output sample ``k`` (``k = 0 .. n-1``) is the state after ``k`` steps, i.e. at model time
 :math:`t_k = k h`; sample 0 is the initial value :math:`z = -0.00455` for every parameter
 vector.
@@ -81,12 +81,14 @@ _DEFAULT_A = (1.2, -5.0, 30.0, -7.5, 0.75)
 _DEFAULT_B = (0.25, 0.1, 0.1, 0.1, 0.4)
 _DEFAULT_THETA = (-math.pi / 3, -math.pi / 12, 0.0, math.pi / 12, math.pi / 2)
 
-#: ECGSYN's default parameters (McSharry et al., 2003, Table 1), shape (15,), float32,
+#: The default parameters of McSharry et al. (2003), Table 1 (ECGSYN's code has theta_P = -70,
+#: theta_T = 100 degrees instead), shape (15,), float32,
 #: laid out as :data:`PARAM_NAMES`: ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``.
 _DEFAULT_VALUES = tuple(v for triple in zip(_DEFAULT_A, _DEFAULT_B, _DEFAULT_THETA) for v in triple)
 DEFAULT_PARAMS = torch.tensor(_DEFAULT_VALUES, dtype=torch.float32)
 
-#: ECGSYN's initial state (x, y, z): a point on the unit circle at angle about -2.0 rad.
+#: Initial state (x, y, z) of the radarODE authors' solver (``ODE_solver.py``), a point on the
+#: unit circle at angle about -2.0 rad (ECGSYN itself starts at (1, 0, 0.04)).
 INITIAL_STATE = (-0.417750770388669, -0.9085616622823985, -0.004551233843726818)
 
 #: Angular velocity (rad/s) for a 1.0011 s cycle, as in the radarODE decoder.

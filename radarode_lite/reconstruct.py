@@ -8,6 +8,8 @@ on its anchor; neighbouring beats are cross-faded where they overlap. Chapter 13
 
 - :func:`resample_cycle` stretches one normalised cycle to a length in samples;
 - :func:`stitch_beats` places stretched cycles at their anchors and blends them;
+- :func:`bridge_missing_beats` inserts a beat wherever the gap between two anchors holds more
+  than one predicted cycle (a beat the anchor detector missed);
 - :func:`reconstruct_from_windows` turns the predictions of sliding 4-s windows into one
   recording (anchors detected per window, merged across overlapping windows);
 - :func:`fiducial_points` and :func:`peak_position_errors_ms` locate and score the P, Q, R,
@@ -29,6 +31,7 @@ __all__ = [
     "FIDUCIAL_WINDOWS_MS",
     "resample_cycle",
     "stitch_beats",
+    "bridge_missing_beats",
     "reconstruct_from_windows",
     "fiducial_points",
     "peak_position_errors_ms",
@@ -37,7 +40,7 @@ __all__ = [
 #: Where the R peak sits in a normalised cycle, as a fraction of the cycle: a cycle of ``L``
 #: samples starts ``R_FRACTION * L`` samples before its R peak and ends ``(1 - R_FRACTION) * L``
 #: after it (sample 64 of a 200-sample template is R). 0.32 is where McSharry's model, integrated
-#: from ECGSYN's initial state, draws its R wave, and the data module cuts the ``shape`` targets
+#: from the radarODE solver's initial state, draws its R wave, and the data module cuts the ``shape`` targets
 #: the same way (``radarode_lite.data.R_FRACTION``). Every function takes it as a parameter.
 R_FRACTION = 0.32
 
@@ -190,9 +193,83 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
     return out
 
 
+def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=200.0, max_gap=1.5):
+    r"""Insert beats where two neighbouring anchors are more than one predicted cycle apart.
+
+    Between anchors :math:`a_i < a_{i+1}` the expected spacing is the predicted cycle length
+    :math:`\bar L = (L_i + L_{i+1})/2` (samples). If the gap :math:`g = (a_{i+1} - a_i) f_s`
+    exceeds ``max_gap`` times :math:`\bar L`, the detector has missed
+    :math:`k - 1` beats, :math:`k = \max(2, \mathrm{round}(g / \bar L))`, and they are inserted at
+    :math:`a_i + j\,(a_{i+1} - a_i)/k`, :math:`j = 1, \dots, k - 1`: evenly spaced, so that
+    the bridged beats share the gap equally. Each inserted beat takes the mean shape of its two
+    neighbours and the cycle length :math:`g / k`. This is the argument of radarODE-MTL
+    (Zhang et al., IEEE TIM 2025, Section III) for predicting cycle lengths besides anchors:
+    a lost anchor can be recovered from the rhythm of its neighbours.
+
+    Parameters
+    ----------
+    shapes : array-like, ``(n_beats, M)``
+        Normalised single cycles, one per anchor.
+    anchors_s : array-like, ``(n_beats,)``
+        R-peak times in s, strictly increasing.
+    cycle_lengths_samples : array-like, ``(n_beats,)``
+        Predicted cycle lengths in samples at ``fs`` (> 1).
+    fs : float
+        Sampling rate of the cycle lengths, Hz.
+    max_gap : float
+        Largest gap, in predicted cycles, accepted without inserting a beat (> 1).
+
+    Returns
+    -------
+    shapes : numpy.ndarray, ``(n_out, M)``
+    anchors_s : numpy.ndarray, ``(n_out,)``
+    cycle_lengths_samples : numpy.ndarray, ``(n_out,)``
+    inserted : numpy.ndarray of bool, ``(n_out,)``
+        True for the beats this function added.
+
+    Taught in chapter 13.
+    """
+    shapes = _as_float_array(shapes, "shapes", ndim=2)
+    anchors = _as_float_array(anchors_s, "anchors_s", ndim=1)
+    lengths = _as_float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
+    if not (shapes.shape[0] == anchors.size == lengths.size):
+        raise ValueError(
+            "shapes, anchors_s and cycle_lengths_samples must describe the same number of beats, "
+            f"got {shapes.shape[0]}, {anchors.size} and {lengths.size}"
+        )
+    if np.any(np.diff(anchors) <= 0):
+        raise ValueError("anchors_s must be strictly increasing")
+    if np.any(lengths <= 1):
+        raise ValueError("cycle_lengths_samples must all be greater than 1 sample")
+    fs = _positive_scalar(fs, "fs")
+    max_gap = _positive_scalar(max_gap, "max_gap")
+    if max_gap <= 1:
+        raise ValueError(f"max_gap must be greater than 1 cycle, got {max_gap!r}")
+
+    out_shapes, out_anchors, out_lengths, inserted = [shapes[0]], [anchors[0]], [lengths[0]], [False]
+    for i in range(anchors.size - 1):
+        gap = (anchors[i + 1] - anchors[i]) * fs
+        expected = 0.5 * (lengths[i] + lengths[i + 1])
+        if gap > max_gap * expected:
+            k = max(2, int(round(gap / expected)))
+            mid_shape = 0.5 * (shapes[i] + shapes[i + 1])
+            for j in range(1, k):
+                out_shapes.append(mid_shape)
+                out_anchors.append(anchors[i] + j * (anchors[i + 1] - anchors[i]) / k)
+                out_lengths.append(gap / k)
+                inserted.append(True)
+        out_shapes.append(shapes[i + 1])
+        out_anchors.append(anchors[i + 1])
+        out_lengths.append(lengths[i + 1])
+        inserted.append(False)
+    return (np.asarray(out_shapes), np.asarray(out_anchors), np.asarray(out_lengths),
+            np.asarray(inserted, dtype=bool))
+
+
 def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs=200.0,
                              r_fraction=R_FRACTION, blend=0.1, threshold=ANCHOR_THRESHOLD,
-                             min_distance_s=ANCHOR_MIN_DISTANCE_S, merge_tolerance_s=0.1):
+                             min_distance_s=ANCHOR_MIN_DISTANCE_S, merge_tolerance_s=0.1,
+                             bridge_gaps=False, max_gap=1.5):
     r"""One long-term ECG from the predictions of sliding (overlapping) windows.
 
     1. Anchors: :func:`~radarode_lite.metrics.detect_anchors` on each window's heat map,
@@ -206,7 +283,9 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
        targets describe the beat nearest its centre, so the weight favours the windows that
        actually saw this beat. An anchor seen by no window (impossible after step 2) is
        skipped.
-    4. :func:`stitch_beats` places the beats.
+    4. With ``bridge_gaps=True``, :func:`bridge_missing_beats` inserts a beat wherever two
+       merged anchors lie more than ``max_gap`` predicted cycles apart.
+    5. :func:`stitch_beats` places the beats.
 
     Parameters
     ----------
@@ -226,13 +305,17 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
         Passed to :func:`~radarode_lite.metrics.detect_anchors` (heat-map units, s).
     merge_tolerance_s : float
         Largest gap, s, between detections of the same R peak in different windows.
+    bridge_gaps : bool
+        Insert the beats the anchor detector missed (:func:`bridge_missing_beats`).
+    max_gap : float
+        Passed to :func:`bridge_missing_beats` (predicted cycles).
 
     Returns
     -------
     ecg : numpy.ndarray, ``(round(duration_s * fs),)``
         The reconstructed ECG, in the units of the shapes.
     anchors_s : numpy.ndarray, ``(n_beats,)``
-        The merged R-peak times in s.
+        The merged R-peak times in s (with the inserted ones when ``bridge_gaps``).
 
     Taught in chapter 13.
     """
@@ -294,9 +377,14 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
         beat_shapes.append(weight @ shapes[inside])
         beat_lengths.append(weight @ ppi[inside])
         beat_anchors.append(a)
-    ecg = stitch_beats(np.asarray(beat_shapes), np.asarray(beat_anchors), np.asarray(beat_lengths),
+    beat_shapes, beat_anchors, beat_lengths = (np.asarray(beat_shapes), np.asarray(beat_anchors),
+                                               np.asarray(beat_lengths))
+    if bridge_gaps:
+        beat_shapes, beat_anchors, beat_lengths, _ = bridge_missing_beats(
+            beat_shapes, beat_anchors, beat_lengths, fs=fs, max_gap=max_gap)
+    ecg = stitch_beats(beat_shapes, beat_anchors, beat_lengths,
                        n_samples=int(round(duration_s * fs)), fs=fs, r_fraction=r_fraction, blend=blend)
-    return ecg, np.asarray(beat_anchors)
+    return ecg, beat_anchors
 
 
 def fiducial_points(ecg, r_peaks, fs=200.0):

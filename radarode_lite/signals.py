@@ -50,7 +50,7 @@ STATUSES = ("NB", "IB", "PE", "SP")
 #: Frequency band (Hz) of the anchor vibration v1; ``timefreq.locate_anchors`` searches it.
 VIBRATION_BAND_HZ = (20.0, 45.0)
 
-#: ECGSYN's wave parameters at 60 bpm (McSharry et al., 2003, Table 1), interleaved wave by
+#: The wave parameters at 60 bpm of McSharry et al. (2003), Table 1, interleaved wave by
 #: wave as ``ode.DEFAULT_PARAMS``: ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``; amplitudes a,
 #: widths b (rad), angles theta (rad).
 ECGSYN_MORPHOLOGY = np.array(

@@ -73,3 +73,29 @@ def test_table_of_contents_lists_every_chapter_and_nothing_missing():
     for entry in listed:
         matches = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb", "")]
         assert any(m.is_file() for m in matches), f"_toc.yml lists {entry}, which does not exist"
+
+
+CODE_WIDTH = 80
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    """Code lines of at most 80 characters, so that no cell is cut off on screen or in print
+    (the shared Colab cell, the same in every chapter, is exempt)."""
+    cells, _ = _code_cells(path)
+    long = [
+        (i, line)
+        for i, cell in enumerate(cells[1:], start=2)
+        for line in _source(cell).splitlines()
+        if len(line) > CODE_WIDTH
+    ]
+    assert not long, f"{path.name}: {len(long)} code lines over {CODE_WIDTH} characters, first in code cell {long[0][0]}: {long[0][1][:60]}..."
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_tooling_markers_are_cell_tags_not_comments(path):
+    """nbval and formatter markers live in cell tags, out of the reader's view."""
+    cells, _ = _code_cells(path)
+    for cell in cells:
+        for marker in ("# NBVAL_CHECK_OUTPUT", "# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# fmt: skip", "# fmt: off"):
+            assert marker not in _source(cell), f"{path.name}: a cell shows the comment {marker!r}; use a cell tag"

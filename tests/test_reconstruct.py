@@ -13,6 +13,7 @@ from radarode_lite.reconstruct import (
     FIDUCIAL_WINDOWS_MS,
     R_FRACTION,
     WAVES,
+    bridge_missing_beats,
     fiducial_points,
     peak_position_errors_ms,
     reconstruct_from_windows,
@@ -140,14 +141,17 @@ def test_overlapping_beats_cross_fade_and_gaps_are_interpolated():
 # --------------------------------------------------------------------------------------------
 # reconstruct_from_windows
 # --------------------------------------------------------------------------------------------
-def _window_predictions(r_peaks, duration_s, window_s=4.0, stride_s=1.0, sigma_s=0.05):
+def _window_predictions(r_peaks, duration_s, window_s=4.0, stride_s=1.0, sigma_s=0.05, hidden=()):
+    """Windows predicting the true beats; the R peaks indexed by ``hidden`` are missing from
+    every heat map (a beat the anchor decoder lost)."""
     shapes, lengths = _true_beats(r_peaks)
+    shown = np.delete(r_peaks, list(hidden))
     starts = np.arange(0.0, duration_s - window_s + 1e-9, stride_s)
     n = int(window_s * FS)
     t = np.arange(n) / FS
     heatmaps, window_shapes, ppi = [], [], []
     for s in starts:
-        inside = r_peaks[(r_peaks >= s) & (r_peaks < s + window_s)]
+        inside = shown[(shown >= s) & (shown < s + window_s)]
         heatmaps.append(sum(np.exp(-0.5 * ((t - (r - s)) / sigma_s) ** 2) for r in inside))
         k = np.argmin(np.abs(r_peaks - (s + window_s / 2)))  # the beat nearest the centre
         window_shapes.append(shapes[k])
@@ -182,6 +186,62 @@ def test_each_anchor_takes_the_beat_of_the_windows_that_contain_it():
     np.testing.assert_allclose(anchors, [1.0, 2.5, 5.2, 6.7], atol=1e-3)
     np.testing.assert_allclose(out[:600], 0.2)
     np.testing.assert_allclose(out[1000:], 0.8)
+
+
+# --------------------------------------------------------------------------------------------
+# bridge_missing_beats
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("drop", [[5], [5, 6], [3, 12], [1, 2, 3]])
+def test_bridging_restores_the_dropped_anchors(recording, drop):
+    r_peaks, ecg, n = recording
+    shapes, lengths = _true_beats(r_peaks)
+    keep = np.setdiff1d(np.arange(r_peaks.size), drop)
+    b_shapes, b_anchors, b_lengths, inserted = bridge_missing_beats(
+        shapes[keep], r_peaks[keep], lengths[keep], fs=FS)
+    # exactly the dropped beats come back, near their true times (RR varies by up to ~10 %)
+    assert b_anchors.size == r_peaks.size and inserted.sum() == len(drop)
+    np.testing.assert_array_equal(np.flatnonzero(inserted), drop)
+    assert np.max(np.abs(b_anchors - r_peaks)) < 0.03  # an interpolated time, not the true one
+    np.testing.assert_array_equal(b_anchors[~inserted], r_peaks[keep])
+    # the inserted cycles fill the gap exactly
+    for i in np.flatnonzero(inserted):
+        np.testing.assert_allclose(b_lengths[i], (b_anchors[i + 1] - b_anchors[i - 1]) * FS / 2,
+                                   rtol=1e-9)
+    # without the bridge the stitched ECG has no beat where the anchors were dropped (a nearly
+    # flat line); with it, a whole beat is back, a few ms off where the RR interval varies
+    lost = np.concatenate([np.arange(int((r_peaks[i] - 0.25) * FS), int((r_peaks[i] + 0.45) * FS))
+                           for i in drop])
+    gappy = stitch_beats(shapes[keep], r_peaks[keep], lengths[keep], n_samples=n, fs=FS)
+    bridged = stitch_beats(b_shapes, b_anchors, b_lengths, n_samples=n, fs=FS)
+    assert np.ptp(gappy[lost]) < 0.05 and np.ptp(bridged[lost]) > 0.9
+    r_gappy = stats.pearsonr(gappy[lost], ecg[lost]).statistic
+    r_bridged = stats.pearsonr(bridged[lost], ecg[lost]).statistic
+    assert r_gappy < 0.1 and r_bridged > r_gappy + 0.4
+
+
+def test_bridging_leaves_a_regular_rhythm_alone(recording):
+    r_peaks, _, _ = recording
+    shapes, lengths = _true_beats(r_peaks)
+    out = bridge_missing_beats(shapes, r_peaks, lengths, fs=FS)
+    assert not out[3].any()
+    np.testing.assert_array_equal(out[1], r_peaks)
+    np.testing.assert_array_equal(out[0], shapes)
+    # a gap of 1.4 cycles is accepted at max_gap=1.5 and bridged (by one beat) at max_gap=1.3
+    anchors = np.array([1.0, 1.0 + 1.4 * 160 / FS])
+    two = np.ones((2, M))
+    assert bridge_missing_beats(two, anchors, [160.0, 160.0], fs=FS)[1].size == 2
+    assert bridge_missing_beats(two, anchors, [160.0, 160.0], fs=FS, max_gap=1.3)[1].size == 3
+
+
+def test_reconstruct_from_windows_bridges_a_beat_missing_from_every_heat_map(recording):
+    r_peaks, ecg, n = recording
+    duration = n / FS
+    lost = 10
+    preds, starts = _window_predictions(r_peaks, duration, hidden=[lost])
+    _, plain = reconstruct_from_windows(preds, starts, duration, fs=FS)
+    out, bridged = reconstruct_from_windows(preds, starts, duration, fs=FS, bridge_gaps=True)
+    assert bridged.size == plain.size + 1
+    assert np.min(np.abs(bridged - r_peaks[lost])) < 0.1
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,6 +298,10 @@ def test_peak_position_errors_of_a_shifted_ecg(recording):
         (lambda: stitch_beats(np.ones((1, M)), [1.0], [160.0], 400, blend=0.7), "blend"),
         (lambda: stitch_beats(np.ones((1, M)), [100.0], [160.0], 400), "no beat"),
         (lambda: resample_cycle(np.ones(M), 1.0), "cycle_length_samples"),
+        (lambda: bridge_missing_beats(np.ones((2, M)), [2.0, 1.0], [160.0, 160.0]), "increasing"),
+        (lambda: bridge_missing_beats(np.ones((2, M)), [1.0, 2.0], [160.0]), "same number"),
+        (lambda: bridge_missing_beats(np.ones((2, M)), [1.0, 2.0], [160.0, 160.0], max_gap=1.0),
+         "max_gap"),
         (lambda: reconstruct_from_windows({"shape": np.ones((1, M))}, [0.0], 4.0), "lacks the keys"),
         (lambda: reconstruct_from_windows({"shape": np.ones((2, M)), "anchor": np.zeros((2, 800)),
                                            "ppi": np.ones(2)}, [0.0], 4.0), "same number of windows"),

@@ -213,6 +213,25 @@ def test_locate_anchors_on_simulated_radar_recording():
         assert np.all(dist.min(axis=0) < 0.020)
 
 
+@pytest.mark.parametrize("seed", [10, 11, 12, 13])
+def test_locate_anchors_on_eight_noisy_channels_at_the_papers_harshest_snr(seed):
+    # chapter 2: 8 channels with constant noise at -3 dB (the paper's harshest) against each
+    # channel's cardiac part, on four subjects the chapter does not use
+    signals = pytest.importorskip("radarode_lite.signals")
+    data = pytest.importorskip("radarode_lite.data")
+    from radarode_lite import metrics
+
+    rec = signals.simulate_recording(signals.make_subject(seed, "NB", rng=seed), 10.0,
+                                     n_channels=8, rng=seed)
+    noisy = data.add_radar_noise(rec.rcg, -3.0, rng=100 + seed)
+    inner = lambda v: v[(v > 0.1) & (v < 9.9)]  # noqa: E731
+    truth, found = inner(rec.r_peaks), inner(tf.locate_anchors(noisy.T, FS))
+    matched = metrics.match_peaks(found, truth)[1].size
+    assert matched == truth.size, "a beat was missed"
+    assert found.size == matched, "a noise peak was taken for a beat"
+    assert metrics.timing_error_ms(found, truth) < 15
+
+
 def test_locate_anchors_listens_only_to_its_band():
     t30, t70 = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.5, 3.5])
     x = bursts_signal(t30, duration_s=5.0) + bursts_signal(t70, duration_s=5.0, f_hz=70.0, resp_hz=0.1)
