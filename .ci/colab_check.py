@@ -95,7 +95,14 @@ def _pip(python, *args, env=None):
 
 
 def _build_wheels(wheels: Path) -> None:
-    _pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", wheels, str(ROOT))
+    source = wheels.parent / "source"  # a clean copy: no stale build/ folder can leak into the wheel
+    source.mkdir()
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "CITATION.cff"):
+        shutil.copy(ROOT / name, source / name)
+    junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "book_data", ".ipynb_checkpoints")
+    shutil.copytree(ROOT / "radarode_lite", source / "radarode_lite", ignore=junk)
+    shutil.copytree(ROOT / "book" / "data", source / "book" / "data", ignore=junk)
+    _pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", wheels, str(source))
     _pip(sys.executable, "wheel", "--no-deps", "--wheel-dir", wheels, "ssqueezepy>=0.6.5")
 
 
