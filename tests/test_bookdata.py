@@ -61,6 +61,15 @@ def test_on_colab_a_missing_file_is_downloaded_from_the_release(tmp_path, monkey
     assert bookdata.book_file("paper/new_table.csv") == path and len(fetched) == 1  # cached
 
 
+def test_paper_table_loaders_default_to_the_book_files():
+    from radarode_lite import robustness, tables
+
+    paper = bookdata.book_file("paper")
+    assert tables.read_paper_table2() == tables.read_paper_table2(paper / "table2_optimisers.csv")
+    default, explicit = robustness.read_paper_tables(), robustness.read_paper_tables(paper)
+    assert default.keys() == explicit.keys() and len(default) > 10
+
+
 @pytest.mark.parametrize("bad, error", [(3, TypeError), ("/etc/passwd", ValueError), ("../README.md", ValueError)])
 def test_book_file_refuses_bad_names(bad, error):
     with pytest.raises(error, match="name"):
