@@ -55,7 +55,7 @@ print("colab check:", numpy.__version__, radarode_lite.__file__)"""
 
 
 def main(argv) -> int:
-    chapters = _chapters(argv)
+    chapters, start = _chapters(argv), time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="radarode_colab_"))
     try:
         wheels, python = work / "wheels", work / "venv" / "bin" / "python"
@@ -66,7 +66,8 @@ def main(argv) -> int:
         for nb in chapters:
             ok = _timed(nb.name, _execute, python, nb, work / "run" / nb.stem, wheels, stub, work / "cache")
             failed += [] if ok else [nb.name]
-        print(f"colab check: {len(chapters) - len(failed)} of {len(chapters)} chapters passed")
+        total = time.perf_counter() - start
+        print(f"colab check: {len(chapters) - len(failed)} of {len(chapters)} chapters passed in {total:.0f} s")
         return 1 if failed else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
