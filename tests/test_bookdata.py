@@ -136,3 +136,17 @@ def test_r_peak_detector_agrees_with_sleepecg_on_real_ecg_with_ectopic_beats():
     assert sensitivity > 0.93 and ppv > 0.93
     assert premature_sensitivity > 0.85
     assert np.median(timing_ms) <= 1e3 / fs + 1e-6 and np.percentile(timing_ms, 95) < 10
+
+
+def test_no_chapter_reads_data_by_a_path_relative_to_the_book_folder():
+    """Such a path works only in a clone run from book/; chapters use bookdata.book_file instead."""
+    import json
+    import re
+    from pathlib import Path
+
+    relative = re.compile(r"""["'](?:\.\./)?(?:book/)?data/[^"']*["']""")
+    for path in sorted((Path(__file__).resolve().parents[1] / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        found = [m.group() for src in code for m in relative.finditer(src)]
+        assert not found, f"{path.name} reads {found}: use radarode_lite.bookdata.book_file"
