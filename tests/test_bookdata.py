@@ -1,7 +1,10 @@
 """Book data files found wherever the book runs, the shipped MIT-BIH excerpt, and the R-peak
 detector checked on it against an independent detector (sleepecg)."""
 
+import json
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,10 +143,6 @@ def test_r_peak_detector_agrees_with_sleepecg_on_real_ecg_with_ectopic_beats():
 
 def test_no_chapter_reads_data_by_a_path_relative_to_the_book_folder():
     """Such a path works only in a clone run from book/; chapters use bookdata.book_file instead."""
-    import json
-    import re
-    from pathlib import Path
-
     relative = re.compile(r"""["'](?:\.\./)?(?:book/)?data/[^"']*["']""")
     for path in sorted((Path(__file__).resolve().parents[1] / "book").glob("*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
