@@ -21,8 +21,14 @@ One module per stage of the pipeline, each taught by a chapter of the book:
 - ``reconstruct`` long-term ECG from beats, anchors and cycle lengths (chapter 13)
 - ``robustness``  the frameworks and noise conditions of the robustness study (chapter 14)
 - ``plotting``    the figure style and helpers the chapters share
+- ``bookdata``    the book's data files and the real ECG excerpt, wherever the book runs (chapters 2-15)
 
 Importing the package imports none of its modules: ``from radarode_lite import signals``.
 """
 
+# The one place for the version, the repository and the book's release (the git tag of this
+# version); pyproject.toml reads the version from here and tests/test_meta.py checks that
+# _config.yml, CITATION.cff, README.md and the Colab set-up cell agree.
 __version__ = "0.1.0"
+REPOSITORY = "https://github.com/radarode-mtl-book/radarode-mtl-book"
+RELEASE = f"v{__version__}"

@@ -50,6 +50,7 @@ from radarode_lite import _files, data, metrics, reconstruct, signals, timefreq
 from radarode_lite._checks import finite_array as _finite
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _real
+from radarode_lite.bookdata import book_file
 from radarode_lite.models import Backbone, RadarODEMTL, get_model_preset
 
 __all__ = [
@@ -998,14 +999,15 @@ def aggregate(records, columns=METRIC_COLUMNS + ("delta_m_pct",)) -> dict:
     return out
 
 
-def read_paper_tables(folder) -> dict:
-    """Tables III and V of the paper from ``folder`` (the book's ``data/paper``), keyed like :func:`aggregate`.
+def read_paper_tables(folder=None) -> dict:
+    """Tables III and V of the paper from ``folder`` (None: the book's ``paper`` folder, found by
+    :func:`radarode_lite.bookdata.book_file`), keyed like :func:`aggregate`.
 
     Returns ``{(framework, condition name): {"rmse", "pcc_pct", "peak_error_ms", "mdr_pct",
     "delta_m_pct"}}`` (NaN for the run the paper reports as failed, radarODE at -3 dB); the
     conditions are named as in :data:`GRID_CONDITIONS` (the paper's RMSE is in mV).
     """
-    folder = Path(folder)
+    folder = book_file("paper") if folder is None else Path(folder)
     files = {"table3_constant_noise.csv": "snr", "table5_abrupt_noise.csv": "movement"}
     for name in files:
         if not (folder / name).is_file():

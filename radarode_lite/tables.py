@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from radarode_lite import metrics
+from radarode_lite.bookdata import book_file
 
 __all__ = [
     "TABLE2_TASKS",
@@ -357,13 +358,14 @@ def html_table(header, body) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def read_paper_table2(path) -> dict:
+def read_paper_table2(path=None) -> dict:
     """The published Table II: ``{method label: {column: value}}`` from its CSV transcription.
 
     Columns as in the file: ``rmse_mv``, ``pcc_pct``, ``ppi_error_ms``, ``timing_error_ms``,
-    ``mdr_pct``, ``delta_m_pct`` (floats); rows in the paper's order.
+    ``mdr_pct``, ``delta_m_pct`` (floats); rows in the paper's order. ``path`` None reads the
+    book's ``paper/table2_optimisers.csv`` wherever it is (:func:`radarode_lite.bookdata.book_file`).
     """
-    path = Path(path)
+    path = book_file("paper/table2_optimisers.csv") if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no Table II file at {str(path)!r}")
     with path.open(newline="") as handle:

@@ -41,10 +41,7 @@ Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchor
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import math
-import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 from types import MappingProxyType
@@ -52,6 +49,8 @@ from types import MappingProxyType
 import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d
+
+from radarode_lite import _polyphase, _ssq
 
 try:  # keep in sync with the signal model: v1 lies in this band
     from radarode_lite.signals import VIBRATION_BAND_HZ
@@ -78,10 +77,8 @@ PRESET_FS = 200.0
 #: Shortest signal :func:`sst` accepts (samples).
 MIN_SAMPLES = 32
 
-_WAVELET = "morlet"
 _MARGIN_OCTAVES = 1.0  # octaves of scales computed below the lowest kept frequency (their energy reaches up)
 _CHANNEL_BATCH = 2  # channels transformed together: vectorised, yet small enough for the cache
-_GEMM_BUDGET = 2**18  # multiply-adds per matrix product (OpenBLAS runs products this small on the calling thread)
 _PLAN_CACHE = 8  # signal lengths whose data-independent set-up (scales, wavelet, resampling) is kept
 
 
@@ -162,10 +159,7 @@ def sst(x, fs, voices_per_octave=10):
     x = _signal(x, "x")
     fs = _fs(fs)
     nv = _voices(voices_per_octave)
-    from ssqueezepy import Wavelet, ssq_cwt
-
-    with _cpu_only():
-        Tx, _, freqs, _ = ssq_cwt(x, Wavelet(_WAVELET), scales="log", nv=nv, fs=fs, preserve_transform=False)
+    Tx, freqs = _ssq.ssq_cwt(x, fs, nv)
     return np.ascontiguousarray(Tx[..., ::-1, :]), np.asarray(freqs[::-1], dtype=np.float64)
 
 
@@ -317,7 +311,7 @@ def spectrogram(x, fs, preset="paper"):
     for start in range(0, x.shape[0], _CHANNEL_BATCH):
         Tx = _partial_sst_tx(x[start : start + _CHANNEL_BATCH], fs, plan)  # (c, M, N), highest frequency first
         mag = np.abs(Tx[:, grid["rows"]])  # only the rows the bins use
-        frames = _resample_time(mag, grid["resampler"])  # (c, rows, n_frames): time first, it shrinks 6.7 x
+        frames = _polyphase.resample(mag, grid["resampler"])  # (c, rows, n_frames): time first, it shrinks 6.7 x
         _bin_frequencies(frames, grid["bins"], out=out[start : start + mag.shape[0]])  # (c, F, n_frames)
     np.maximum(out, 0.0, out=out)
     return out
@@ -381,15 +375,12 @@ def _partial_sst_plan(n, fs, f_low, voices_per_octave=10):
     reflect 4 standard deviations of the widest wavelet whose row is kept on each side.
     """
     from scipy.fft import next_fast_len
-    from ssqueezepy import Wavelet
-    from ssqueezepy.utils import p2up, process_scales
-    from ssqueezepy.wavelets import center_frequency
 
-    wavelet = Wavelet(_WAVELET)
-    scales = np.asarray(process_scales("log", n, wavelet, nv=voices_per_octave)).ravel()  # small -> large
-    padded = p2up(n)[0]
-    f_hi = center_frequency(wavelet, scale=scales[0], N=padded, kind="peak") / (2 * np.pi) * fs
-    f_lo = center_frequency(wavelet, scale=scales[-1], N=padded, kind="peak") / (2 * np.pi) * fs
+    wavelet = _ssq.wavelet()
+    scales = _ssq.log_scales(n, wavelet, voices_per_octave)  # small -> large
+    padded = _ssq.padded_length(n)
+    f_hi = _ssq.peak_frequency_hz(wavelet, scales[0], padded, fs)
+    f_lo = _ssq.peak_frequency_hz(wavelet, scales[-1], padded, fs)
     full = f_lo * (f_hi / f_lo) ** (np.arange(scales.size) / (scales.size - 1))  # ascending, as sst()
     first = max(0, int(np.searchsorted(full, f_low)) - 1)
     m = scales.size - first
@@ -421,20 +412,15 @@ def _partial_sst_tx(x, fs, plan):
     ssqueezepy's two stages, ``cwt`` (with the derivative dW/db) and ``ssqueeze``, called
     separately so that the padding is cut off before squeezing, as ``ssq_cwt`` does.
     """
-    from ssqueezepy import cwt, ssqueeze
-
     n = plan["n"]
     if plan["pad"] is None:
         xp, padtype, lo = x, "reflect", 0
     else:
         xp, padtype, lo = np.pad(x, ((0, 0), plan["pad"]), mode="reflect"), None, plan["pad"][0]
-    with _cpu_only():
-        Wx, scales, dWx = cwt(xp, plan["wavelet"], scales=plan["scales"], fs=fs, l1_norm=True, derivative=True,
-                              padtype=padtype)  # fmt: skip
-        if lo or Wx.shape[-1] != n:  # views: ssqueezepy's kernels index them directly, no copy needed
-            Wx, dWx = Wx[..., lo : lo + n], dWx[..., lo : lo + n]
-        Tx, _ = ssqueeze(Wx, None, plan["ssq_freqs"], scales, fs=fs, squeezing="sum", wavelet=plan["wavelet"],
-                         gamma=10 * np.finfo(np.float32).eps, flipud=True, dWx=dWx, transform="cwt")  # fmt: skip
+    Wx, dWx, scales = _ssq.cwt_with_derivative(xp, plan["wavelet"], plan["scales"], fs, padtype)
+    if lo or Wx.shape[-1] != n:  # views: ssqueezepy's kernels index them directly, no copy needed
+        Wx, dWx = Wx[..., lo : lo + n], dWx[..., lo : lo + n]
+    Tx = _ssq.squeeze(Wx, dWx, plan["ssq_freqs"], scales, fs, plan["wavelet"])
     return Tx
 
 
@@ -448,7 +434,7 @@ def _spectrogram_grid(n, fs, f_min_hz, f_max_hz, n_freqs, frame_rate_hz):
     used = np.flatnonzero(weights.any(axis=0))
     lo, hi = int(used[0]), int(used[-1])  # ascending rows lo..hi carry weight
     top = plan["ssq_freqs"].size - 1 - plan["drop"]  # ascending row a is row top - a of ssqueezepy's output
-    resampler = _polyphase_resampler(n, up, down)
+    resampler = _polyphase.resampler(n, up, down)
     return MappingProxyType({
         "n_frames": resampler["n_out"],
         "resampler": resampler,
@@ -476,80 +462,6 @@ def _bin_frequencies(frames, bins, out):
     for j in range(1, rows.shape[0]):
         out += frames[:, rows[j]] * coefs[j][:, None]
     return out
-
-
-def _polyphase_resampler(n, up, down):
-    """``scipy.signal.resample_poly(x, up, down)`` of ``n`` samples (default Kaiser window, zero padding) as matrices.
-
-    resample_poly computes ``y[m] = sum_k x[k] h[(m + P) down - k up]`` with its FIR ``h``
-    (``firwin(20 max(up, down) + 1, 1 / max(up, down), ('kaiser', 5))`` times ``up``, after
-    ``pre`` zeros) and ``P`` output samples dropped at the start. With ``m = up q + r`` and
-    ``k = down q + s`` the coefficient ``h[(r + P) down - s up]`` does not depend on ``q``:
-    cut the zero-padded input into blocks of ``down`` samples, and each block of ``up``
-    outputs is ``sum_b block[q + b] @ K[b]`` over ``n_taps`` (down, up) matrices ``K[b]``.
-    ``G = n_taps - 1`` consecutive blocks form a super-block; the ``G`` output blocks of
-    super-block ``j`` are ``X[j] @ main + X[j + 1][:tail] @ tail``, two matrix products of a
-    useful size.
-    """
-    g = math.gcd(up, down)
-    up, down = up // g, down // g
-    max_rate = max(up, down)
-    half_len = 10 * max_rate
-    h = sps.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * up
-    pre = down - half_len % down
-    drop = (half_len + pre) // down
-    h = np.concatenate([np.zeros(pre), h])
-    n_out = -(-n * up // down)
-    s_min = min(((r + drop) * down - h.size) // up + 1 for r in range(up))
-    s_max = max((r + drop) * down // up for r in range(up))
-    left = -(-max(0, -s_min) // down) * down  # zeros before the signal, a whole number of blocks
-    n_taps = -(-(s_max + left + 1) // down)  # input blocks each output block depends on
-    t = np.arange(n_taps * down)[:, None]  # row t <-> input offset s = t - left
-    idx = (np.arange(up)[None, :] + drop) * down - (t - left) * up
-    kernel = np.where((idx >= 0) & (idx < h.size), h[np.clip(idx, 0, h.size - 1)], 0.0).reshape(n_taps, down, up)
-    group = max(1, n_taps - 1)
-    big = np.zeros(((group + n_taps - 1) * down, group * up))  # [main; tail]
-    for q in range(group):  # output block q of a super-block reads input blocks q .. q + n_taps - 1
-        for b in range(n_taps):
-            big[(q + b) * down : (q + b + 1) * down, q * up : (q + 1) * up] = kernel[b]
-    n_groups = -(-n_out // (group * up))
-    return {
-        "main": _read_only(big[: group * down].astype(np.float32)),
-        "tail": _read_only(big[group * down :].astype(np.float32)),
-        "left": left,
-        "n_groups": n_groups,
-        "n_out": n_out,
-    }
-
-
-def _resample_time(x, resampler):
-    """``x`` (..., n) resampled along its last axis with a :func:`_polyphase_resampler`: (..., n_out) float32.
-
-    Every row is zero-padded to ``n_groups + 1`` super-blocks and all rows are laid end to end,
-    so that the products run over many super-blocks at once (the tail of a row's last
-    super-block reads the next row's first, an output that is dropped). The products are
-    split into pieces of at most :data:`_GEMM_BUDGET` multiply-adds: they stay in the cache and
-    on the calling thread (a multi-threaded BLAS keeps a second core busy waiting between calls).
-    """
-    main, tail = resampler["main"], resampler["tail"]
-    width, span = main.shape[0], tail.shape[0]  # samples per super-block, samples read from the next one
-    lead = x.shape[:-1]
-    per_row = resampler["n_groups"] + 1
-    used = min(x.shape[-1], per_row * width - resampler["left"])  # later samples reach no kept output
-    padded = np.zeros(lead + (per_row * width,), dtype=np.float32)
-    padded[..., resampler["left"] : resampler["left"] + used] = x[..., :used]
-    X = padded.reshape(-1, width)
-    acc = np.empty((X.shape[0], main.shape[1]), dtype=np.float32)
-    step = max(1, _GEMM_BUDGET // (width * main.shape[1]))
-    for s0 in range(0, X.shape[0], step):
-        s1 = min(s0 + step, X.shape[0])
-        np.matmul(X[s0:s1], main, out=acc[s0:s1])
-        if span:
-            s1 = min(s1, X.shape[0] - 1)
-            acc[s0:s1] += X[s0 + 1 : s1 + 1, :span] @ tail
-    n_rows = X.shape[0] // per_row
-    out = acc.reshape(n_rows, per_row, -1)[:, :-1].reshape(n_rows, -1)[:, : resampler["n_out"]]
-    return out.reshape(lead + (resampler["n_out"],))
 
 
 def _read_only(a):
@@ -586,20 +498,6 @@ def _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence):
     denom = y0 - 2 * y1 + y2
     positions[inner] += np.where(denom != 0, 0.5 * (y0 - y2) / np.where(denom != 0, denom, 1), 0.0)
     return positions / fs
-
-
-@contextlib.contextmanager
-def _cpu_only():
-    """Run ssqueezepy on the CPU (``SSQ_GPU=0``) for the duration of the block."""
-    old = os.environ.get("SSQ_GPU")
-    os.environ["SSQ_GPU"] = "0"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SSQ_GPU", None)
-        else:
-            os.environ["SSQ_GPU"] = old
 
 
 def _signal(x, name):
