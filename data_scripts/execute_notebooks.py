@@ -24,6 +24,8 @@ def execute(path: Path, timeout_s: int = 600) -> float:
     import nbformat
     from nbclient import NotebookClient
 
+    from radarode_lite import _files
+
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -37,10 +39,8 @@ def execute(path: Path, timeout_s: int = 600) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    # Write to a temporary file first: an interrupted write never truncates a chapter.
-    tmp = path.with_suffix(".ipynb.tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)
+    # an interrupted write never truncates a chapter
+    _files.atomic_write(path, lambda tmp: nbformat.write(nb, tmp))
     return elapsed
 
 

@@ -10,7 +10,6 @@ its synchrosqueezed wavelet transform in the cardiac band with the anchors that
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -43,7 +42,7 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from radarode_lite import plotting, signals, timefreq
+    from radarode_lite import _files, plotting, signals, timefreq
 
     plotting.use_style()
     rng = np.random.default_rng(args.seed)
@@ -69,9 +68,7 @@ def main(argv=None) -> int:
     plotting.label_axes(axes[2], "time (s)", "ECG (mV)", "Reference ECG")
     axes[2].legend(loc="upper right")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
-    os.replace(tmp, args.out)
+    _files.atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
     print(args.out)
     return 0
 
