@@ -1,8 +1,14 @@
-"""Input checks shared by the package's modules (boundary validation, clear messages)."""
+"""Input checks shared by the package's modules (boundary validation, clear messages).
+
+The one home of the package's validators: a module that checks an argument calls one of these
+rather than writing its own, so that the same mistake gets the same one-line message everywhere.
+Each returns the value in its canonical type, or raises ``TypeError`` (wrong kind of value) or
+``ValueError`` (right kind, wrong value) naming the argument and what was expected.
+"""
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -65,3 +71,70 @@ def positive(value, name) -> float:
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
     return value
+
+
+def non_negative(value, name) -> float:
+    """``value`` as a finite float >= 0, else a ValueError/TypeError naming ``name``."""
+    value = real_number(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    return value
+
+
+def fraction(value, name, low_open=False, high_open=False) -> float:
+    """``value`` as a float in [0, 1] (ends excluded where asked), else a ValueError/TypeError."""
+    value = real_number(value, name)
+    if value < 0 or value > 1 or (low_open and value == 0) or (high_open and value == 1):
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must lie in {lo}0, 1{hi}, got {value}")
+    return value
+
+
+def integer(value, name, low=None, high=None) -> int:
+    """``value`` as an int in ``[low, high]`` (either end optional); bools refused."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        where = f">= {low}" if high is None else f"<= {high}" if low is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an int {where}, got {value}")
+    return value
+
+
+def positive_int(value, name) -> int:
+    """``value`` as an int >= 1 (bools refused), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(value, name) -> int:
+    """``value`` as an int >= 0 (bools refused), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
+
+
+def boolean(value, name) -> bool:
+    """``value`` if it is a bool (numpy bools accepted), else a TypeError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def choice(value, name, options):
+    """``value`` if it is one of ``options``, else a ValueError listing them."""
+    if isinstance(value, (list, dict, set)) or value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+    return value
+
+
+def rng(value, name="rng") -> np.random.Generator:
+    """A numpy ``Generator`` from ``None``, a non-negative int seed or a ``Generator``."""
+    if value is None or (isinstance(value, Integral) and not isinstance(value, bool)):
+        if value is not None and value < 0:
+            raise ValueError(f"{name} seed must be non-negative, got {value}")
+        return np.random.default_rng(value)
+    if isinstance(value, np.random.Generator):
+        return value
+    raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got {type(value).__name__}")
