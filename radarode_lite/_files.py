@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 #: Hidden temporary files and folders of an interrupted write: ``.<name>.tmp-<pid>[-<hex>]``,
@@ -57,6 +58,44 @@ def atomic_write(path, write, size_hint=None) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def atomic_folder(final, fill, done=None) -> Path:
+    """Call ``fill(temporary folder)``, then swap the folder into place as ``final``: all or nothing.
+
+    The folder is built under a hidden name beside ``final`` (removed on every exit path and, if
+    the process is killed, by :func:`remove_leftovers`). An existing ``final`` is moved aside
+    and deleted only once the new one is in place. ``done(folder) -> bool``: if given and it
+    holds for ``final`` once ``fill`` has run (another process finished an identical copy
+    first), the new copy is dropped and the existing one kept. Write errors come out as one line.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp, old = final.parent / f".{final.name}.tmp-{tag}", final.parent / f".{final.name}.old-{tag}"
+    try:
+        tmp.mkdir()
+        fill(tmp)
+        if done is None or not done(final):
+            if final.exists():
+                try:
+                    final.rename(old)
+                except FileNotFoundError:  # another process moved it first
+                    pass
+            try:
+                tmp.rename(final)
+            except OSError:
+                if done is None or not done(final):  # not a race lost to an identical copy
+                    raise
+    except OSError as exc:
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise OSError(exc.errno, disk_error(exc, final)) from None
+    finally:
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
+    return final
 
 
 def check_free_space(folder, n_bytes, what) -> None:
