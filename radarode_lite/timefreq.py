@@ -34,6 +34,10 @@ environment says; ``SSQ_PARALLEL`` (default on) lets numba and the FFT use all c
 idle cores that makes the transform about 1.5 times faster in wall time for about a quarter
 more CPU time; on a busy machine ``SSQ_PARALLEL=0`` (serial) can be the faster choice.
 
+Each public function states its transform and leaves the speed to one private helper of
+:mod:`radarode_lite._timefreq_fast` (plans cached per signal length, channels in batches,
+sparse frequency bins); ssqueezepy is called only through :mod:`radarode_lite._ssq`.
+
 Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchors`,
 :func:`get_preset`, :func:`select_channels`, :func:`spectrogram_frequencies`,
 :func:`spectrogram`, :func:`normalise_per_channel`, :func:`spectrogram_input`.
@@ -41,21 +45,20 @@ Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchor
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from numbers import Integral, Real
-from types import MappingProxyType
 
 import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d
 
-from radarode_lite import _polyphase, _ssq
+from radarode_lite import _checks, _ssq
+from radarode_lite import _timefreq_fast as _fast
+from radarode_lite.conventions import FRAME_RATE_HZ, FS, VIBRATION_BAND_HZ, WINDOW_S
 
-try:  # keep in sync with the signal model: v1 lies in this band
-    from radarode_lite.signals import VIBRATION_BAND_HZ
-except ImportError:  # pragma: no cover - signals is part of the package
-    VIBRATION_BAND_HZ = (20.0, 45.0)
+# the fast path's names under their former private names (data_scripts/bench_resample.py uses them)
+_MARGIN_OCTAVES, _CHANNEL_BATCH = _fast.MARGIN_OCTAVES, _fast.CHANNEL_BATCH
+_partial_sst_plan, _partial_sst, _spectrogram_grid = _fast.partial_sst_plan, _fast.partial_sst, _fast.spectrogram_grid
+_log_frequency_weights, _frame_ratio = _fast.log_frequency_weights, _fast.frame_ratio
 
 __all__ = [
     "VIBRATION_BAND_HZ",
@@ -72,14 +75,10 @@ __all__ = [
     "spectrogram_input",
 ]
 
-#: Sampling rate (Hz) the spectrogram presets assume (MMECG's radar rate).
-PRESET_FS = 200.0
+#: Sampling rate (Hz) the spectrogram presets assume (MMECG's radar rate, :data:`conventions.FS`).
+PRESET_FS = FS
 #: Shortest signal :func:`sst` accepts (samples).
 MIN_SAMPLES = 32
-
-_MARGIN_OCTAVES = 1.0  # octaves of scales computed below the lowest kept frequency (their energy reaches up)
-_CHANNEL_BATCH = 2  # channels transformed together: vectorised, yet small enough for the cache
-_PLAN_CACHE = 8  # signal lengths whose data-independent set-up (scales, wavelet, resampling) is kept
 
 
 @dataclass(frozen=True)
@@ -94,8 +93,8 @@ class SpectrogramPreset:
     name: str
     n_channels: int
     n_freqs: int
-    frame_rate_hz: float = 30.0
-    window_s: float = 4.0
+    frame_rate_hz: float = FRAME_RATE_HZ
+    window_s: float = WINDOW_S
     f_min_hz: float = PRESET_FS / 2 / 2**7
     f_max_hz: float = PRESET_FS / 2
 
@@ -211,23 +210,14 @@ def locate_anchors(x, fs, band=VIBRATION_BAND_HZ, smooth_s=0.03, min_distance_s=
     rel_height = _non_negative(rel_height, "rel_height")
     rel_prominence = _non_negative(rel_prominence, "rel_prominence")
     nv = _voices(voices_per_octave)
-    x2 = x[None] if x.ndim == 1 else x
-    plan = _partial_sst_plan(x2.shape[1], fs, lo * 2**-_MARGIN_OCTAVES, nv)  # only the scales the band needs
-    freqs = plan["ssq_freqs"][plan["drop"] :]
-    rows = (freqs >= lo) & (freqs <= hi)
-    if not rows.any():
-        raise ValueError(f"band {band} Hz contains none of the SST frequencies ({freqs[0]:.3g}-{freqs[-1]:.3g} Hz)")
-    energy = np.empty(x2.shape, dtype=np.float64)  # (C, N)
-    for start in range(0, x2.shape[0], _CHANNEL_BATCH):
-        mag, _ = _partial_sst(x2[start : start + _CHANNEL_BATCH], fs, plan)
-        energy[start : start + mag.shape[0]] = np.sum(mag[:, rows] ** 2, axis=1, dtype=np.float64)
+    energy = _fast.band_energy(x[None] if x.ndim == 1 else x, fs, lo, hi, nv, band)  # steps 1-2: (C, N)
     if energy.shape[0] > 1:
         floor = np.median(energy, axis=-1, keepdims=True)
         energy = energy / np.where(floor > 0, floor, 1.0)
     energy = energy.mean(axis=0)
-    envelope = gaussian_filter1d(energy, smooth_s * fs, mode="nearest") if smooth_s > 0 else energy
+    envelope = gaussian_filter1d(energy, smooth_s * fs, mode="nearest") if smooth_s > 0 else energy  # step 3
     t_s = np.arange(envelope.size) / fs
-    times = _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence)
+    times = _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence)  # steps 4-6
     return (times, envelope, t_s) if return_envelope else times
 
 
@@ -245,8 +235,7 @@ def select_channels(x, n_channels):
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D (channels, samples), got shape {x.shape}")
-    if isinstance(n_channels, bool) or not isinstance(n_channels, Integral) or n_channels < 1:
-        raise ValueError(f"n_channels must be a positive integer, got {n_channels!r}")
+    _checks.positive_int(n_channels, "n_channels")
     c = x.shape[0]
     if c < n_channels:
         raise ValueError(f"x has {c} channels but n_channels={n_channels} were requested")
@@ -304,16 +293,9 @@ def spectrogram(x, fs, preset="paper"):
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D (channels, samples), got shape {x.shape}")
     fs = _preset_fs(fs, p)
-    x = select_channels(x, p.n_channels)
-    plan = _partial_sst_plan(x.shape[1], fs, p.f_min_hz * 2**-_MARGIN_OCTAVES)
-    grid = _spectrogram_grid(x.shape[1], fs, p.f_min_hz, p.f_max_hz, p.n_freqs, p.frame_rate_hz)
-    out = np.empty((x.shape[0], p.n_freqs, grid["n_frames"]), dtype=np.float32)
-    for start in range(0, x.shape[0], _CHANNEL_BATCH):
-        Tx = _partial_sst_tx(x[start : start + _CHANNEL_BATCH], fs, plan)  # (c, M, N), highest frequency first
-        mag = np.abs(Tx[:, grid["rows"]])  # only the rows the bins use
-        frames = _polyphase.resample(mag, grid["resampler"])  # (c, rows, n_frames): time first, it shrinks 6.7 x
-        _bin_frequencies(frames, grid["bins"], out=out[start : start + mag.shape[0]])  # (c, F, n_frames)
-    np.maximum(out, 0.0, out=out)
+    x = select_channels(x, p.n_channels)  # step 1
+    out = _fast.sst_spectrogram(x, fs, p.f_min_hz, p.f_max_hz, p.n_freqs, p.frame_rate_hz)  # steps 2-4
+    np.maximum(out, 0.0, out=out)  # a magnitude stays >= 0 after resampling
     return out
 
 
@@ -359,128 +341,6 @@ def spectrogram_input(x, fs, preset="paper"):
 # ---------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=_PLAN_CACHE)
-def _partial_sst_plan(n, fs, f_low, voices_per_octave=10):
-    """What :func:`_partial_sst` needs for signals of ``n`` samples: scales, frequencies, padding.
-
-    Cached per ``(n, fs, f_low, voices_per_octave)`` (read-only mapping and arrays): the same
-    plan, and the wavelet object that keeps its frequency-domain samples between calls, is
-    reused by every batch and every recording of that length.
-
-    The frequency axis is the one :func:`sst` gives for ``n`` samples (log-spaced between the
-    centre frequencies of the largest and smallest scale); only its rows from ``f_low`` up
-    are computed, plus one row below that absorbs the phase-transform values that fall under
-    the axis and is dropped. Padding: ssqueezepy reflects the signal up to a power of two
-    at least twice as long; for long signals it is enough (and about twice as fast) to
-    reflect 4 standard deviations of the widest wavelet whose row is kept on each side.
-    """
-    from scipy.fft import next_fast_len
-
-    wavelet = _ssq.wavelet()
-    scales = _ssq.log_scales(n, wavelet, voices_per_octave)  # small -> large
-    padded = _ssq.padded_length(n)
-    f_hi = _ssq.peak_frequency_hz(wavelet, scales[0], padded, fs)
-    f_lo = _ssq.peak_frequency_hz(wavelet, scales[-1], padded, fs)
-    full = f_lo * (f_hi / f_lo) ** (np.arange(scales.size) / (scales.size - 1))  # ascending, as sst()
-    first = max(0, int(np.searchsorted(full, f_low)) - 1)
-    m = scales.size - first
-    # the Morlet wavelet at scale s has a time spread of s samples; cover 4 spreads of the widest
-    # wavelet whose row is kept (the margin rows are only there to catch energy squeezed upwards)
-    kept_widest = scales[min(m - 1, scales.size - 1 - int(np.searchsorted(full, f_low * 2**_MARGIN_OCTAVES)))]
-    pad = int(np.ceil(4 * kept_widest))
-    length = next_fast_len(n + 2 * pad)
-    own_padding = length < padded
-    return MappingProxyType({
-        "wavelet": wavelet,
-        "scales": _read_only(scales[:m].astype(np.float32)),
-        "ssq_freqs": _read_only(full[first:].copy()),
-        "drop": 1 if first > 0 else 0,
-        "pad": (pad, length - n - pad) if own_padding else None,
-        "n": n,
-    })  # fmt: skip
-
-
-def _partial_sst(x, fs, plan):
-    """|SST| of ``x`` (c, N) at the plan's frequencies, ascending: (c, n_rows, N), (n_rows,) Hz."""
-    mag = np.abs(_partial_sst_tx(x, fs, plan)[..., ::-1, :])
-    return mag[..., plan["drop"] :, :], plan["ssq_freqs"][plan["drop"] :]
-
-
-def _partial_sst_tx(x, fs, plan):
-    """Complex SST of ``x`` (c, N) at all the plan's frequencies, highest first as ssqueezepy gives it: (c, M, N).
-
-    ssqueezepy's two stages, ``cwt`` (with the derivative dW/db) and ``ssqueeze``, called
-    separately so that the padding is cut off before squeezing, as ``ssq_cwt`` does.
-    """
-    n = plan["n"]
-    if plan["pad"] is None:
-        xp, padtype, lo = x, "reflect", 0
-    else:
-        xp, padtype, lo = np.pad(x, ((0, 0), plan["pad"]), mode="reflect"), None, plan["pad"][0]
-    Wx, dWx, scales = _ssq.cwt_with_derivative(xp, plan["wavelet"], plan["scales"], fs, padtype)
-    if lo or Wx.shape[-1] != n:  # views: ssqueezepy's kernels index them directly, no copy needed
-        Wx, dWx = Wx[..., lo : lo + n], dWx[..., lo : lo + n]
-    Tx = _ssq.squeeze(Wx, dWx, plan["ssq_freqs"], scales, fs, plan["wavelet"])
-    return Tx
-
-
-@functools.lru_cache(maxsize=_PLAN_CACHE)
-def _spectrogram_grid(n, fs, f_min_hz, f_max_hz, n_freqs, frame_rate_hz):
-    """Data-independent part of :func:`spectrogram` for ``n`` samples: frame count, resampler, frequency weights."""
-    plan = _partial_sst_plan(n, fs, f_min_hz * 2**-_MARGIN_OCTAVES)
-    up, down = _frame_ratio(fs, frame_rate_hz)
-    freqs = plan["ssq_freqs"][plan["drop"] :]  # ascending
-    weights = _log_frequency_weights(freqs, np.geomspace(f_min_hz, f_max_hz, n_freqs))  # (F, n_rows)
-    used = np.flatnonzero(weights.any(axis=0))
-    lo, hi = int(used[0]), int(used[-1])  # ascending rows lo..hi carry weight
-    top = plan["ssq_freqs"].size - 1 - plan["drop"]  # ascending row a is row top - a of ssqueezepy's output
-    resampler = _polyphase.resampler(n, up, down)
-    return MappingProxyType({
-        "n_frames": resampler["n_out"],
-        "resampler": resampler,
-        "rows": slice(top - hi, top - lo + 1),
-        "bins": _sparse_rows(weights[:, lo : hi + 1][:, ::-1]),  # columns in ssqueezepy's (descending) order
-    })  # fmt: skip
-
-
-def _sparse_rows(weights):
-    """(F, R) weights with at most k non-zeros per row as ``(rows, coefs)``, both (k, F) (zero-padded)."""
-    k = max(1, int((weights != 0).sum(axis=1).max()))
-    order = np.argsort(weights == 0, axis=1, kind="stable")[:, :k]  # non-zero columns first, in ascending order
-    coefs = np.take_along_axis(weights, order, axis=1)
-    return _read_only(np.ascontiguousarray(order.T)), _read_only(np.ascontiguousarray(coefs.T.astype(np.float32)))
-
-
-def _bin_frequencies(frames, bins, out):
-    """``out[c] = weights @ frames[c]`` for (c, R, T) ``frames``, with the sparse weights of :func:`_sparse_rows`.
-
-    The weights have two to five non-zeros per row: gathering those rows costs far less than
-    a dense product, and stays on the calling thread.
-    """
-    rows, coefs = bins
-    np.multiply(frames[:, rows[0]], coefs[0][:, None], out=out)
-    for j in range(1, rows.shape[0]):
-        out += frames[:, rows[j]] * coefs[j][:, None]
-    return out
-
-
-def _read_only(a):
-    a.flags.writeable = False
-    return a
-
-
-def _log_frequency_weights(src_hz, dst_hz):
-    """(len(dst), len(src)) interpolation matrix in log frequency; triangles wide enough to average when coarsening."""
-    u = np.log(src_hz)
-    v = np.log(dst_hz)
-    step_src = (u[-1] - u[0]) / max(1, u.size - 1)
-    step_dst = (v[-1] - v[0]) / max(1, v.size - 1) if v.size > 1 else step_src
-    width = max(step_src, step_dst)
-    w = np.clip(1 - np.abs(v[:, None] - u[None, :]) / width, 0, None)
-    total = w.sum(axis=1, keepdims=True)
-    return (w / np.where(total > 0, total, 1)).astype(np.float32)
-
-
 def _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence):
     """Anchor times (s) from a band-energy envelope: steps 4-6 of :func:`locate_anchors`."""
     base = float(np.median(envelope))
@@ -519,9 +379,7 @@ def _signal(x, name):
 
 
 def _fs(fs):
-    if isinstance(fs, bool) or not isinstance(fs, Real) or not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a finite positive sampling rate in Hz, got {fs!r}")
-    return float(fs)
+    return _positive(fs, "fs")
 
 
 def _preset_fs(fs, preset):
@@ -530,13 +388,6 @@ def _preset_fs(fs, preset):
         raise ValueError(f"fs must be {PRESET_FS:g} Hz for the {preset.name!r} preset (it assumes MMECG's rate), "
                          f"got fs={fs:g} Hz; resample the signal first")  # fmt: skip
     return fs
-
-
-def _frame_ratio(fs, frame_rate_hz):
-    from fractions import Fraction
-
-    ratio = Fraction(frame_rate_hz).limit_denominator(1000) / Fraction(fs).limit_denominator(1000)
-    return ratio.numerator, ratio.denominator
 
 
 def _band(band, fs):
@@ -550,18 +401,20 @@ def _band(band, fs):
 
 
 def _voices(nv):
-    if isinstance(nv, bool) or not isinstance(nv, Integral) or nv < 1:
-        raise ValueError(f"voices_per_octave must be a positive integer, got {nv!r}")
-    return int(nv)
+    return _checks.positive_int(nv, "voices_per_octave")
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return _value_error(_checks.positive, value, name)
 
 
 def _non_negative(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return _value_error(_checks.non_negative, value, name)
+
+
+def _value_error(check, value, name):
+    """``check(value, name)`` with its TypeError raised as a ValueError: this module's error for any bad number."""
+    try:
+        return check(value, name)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None

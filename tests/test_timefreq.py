@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from radarode_lite import _timefreq_fast as fast
 from radarode_lite import timefreq as tf
 
 FS = 200.0
@@ -115,9 +116,9 @@ def test_spectrogram_of_long_signal_matches_full_sst():
     n = 6000
     x = (np.cumsum(rng.standard_normal(n)) * 0.05 + tone(1.2, n=n) + 0.5 * tone(33.0, n=n)).astype(np.float32)
     p = tf.get_preset("paper")
-    plan = tf._partial_sst_plan(n, FS, p.f_min_hz * 2**-tf._MARGIN_OCTAVES)
+    plan = fast.partial_sst_plan(n, FS, p.f_min_hz * 2**-fast.MARGIN_OCTAVES)
     assert plan["pad"] is not None  # the shortcut is really exercised
-    mag, freqs = tf._partial_sst(x[None], FS, plan)
+    mag, freqs = fast.partial_sst(x[None], FS, plan)
     Tx, f = tf.sst(x, FS)
     k = f.size - freqs.size
     assert np.allclose(f[k:], freqs)
@@ -134,8 +135,8 @@ def _spectrogram_direct(x, preset):
     p = tf.get_preset(preset)
     x = tf.select_channels(x, p.n_channels)
     Tx, f = tf.sst(x, FS)
-    keep = f >= p.f_min_hz * 2**-tf._MARGIN_OCTAVES
-    weights = tf._log_frequency_weights(f[keep], tf.spectrogram_frequencies(p))
+    keep = f >= p.f_min_hz * 2**-fast.MARGIN_OCTAVES
+    weights = fast.log_frequency_weights(f[keep], tf.spectrogram_frequencies(p))
     binned = np.einsum("fr,crn->cfn", weights, np.abs(Tx[:, keep]))
     return np.maximum(sps.resample_poly(binned, 3, 20, axis=-1), 0)
 
@@ -156,9 +157,9 @@ def test_spectrogram_equals_the_direct_computation_from_sst(preset, n):
 
 def test_plans_are_cached_and_read_only():
     f_low = tf.get_preset("paper").f_min_hz / 2
-    plan = tf._partial_sst_plan(1234, FS, f_low)
-    assert tf._partial_sst_plan(1234, FS, f_low) is plan
-    assert tf._partial_sst_plan(1235, FS, f_low) is not plan
+    plan = fast.partial_sst_plan(1234, FS, f_low)
+    assert fast.partial_sst_plan(1234, FS, f_low) is plan
+    assert fast.partial_sst_plan(1235, FS, f_low) is not plan
     with pytest.raises(TypeError):
         plan["n"] = 5
     with pytest.raises(ValueError):
