@@ -11,7 +11,10 @@ Each task of the network has its own yardstick (Zhang et al., IEEE TIM 2025, Sec
   :func:`detect_anchors`, paired one-to-one with the true peaks by :func:`match_peaks`, and
   scored by the timing error :func:`timing_error_ms` and the missed detection rate
   :func:`missed_detection_rate`; :func:`heart_rate_error_bpm` summarises a recording.
-- All tasks at once (chapter 12): the relative multi-task improvement :func:`delta_m`.
+- Anchors over a test set (chapters 7, 14): :func:`pooled_anchor_scores` pools the matches
+  of every segment into one timing error and one MDR.
+- All tasks at once (chapter 12): the relative multi-task improvement :func:`delta_m`, and
+  :func:`delta_m_from_metrics` for metrics stored by name and grouped into named tasks.
 
 Every function accepts numpy arrays, Python sequences or torch tensors (converted to float64
 numpy arrays) and validates its inputs: matching shapes, no NaN or infinity, nothing empty.
@@ -24,7 +27,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy.signal import find_peaks
 
-from radarode_lite._checks import no_text, number
+from radarode_lite._metrics_checks import all_finite, grouped_metrics, segment_times
+from radarode_lite._metrics_checks import as_array as _as_array
+from radarode_lite._metrics_checks import check_axis as _check_axis
+from radarode_lite._metrics_checks import heart_rate as _heart_rate
+from radarode_lite._metrics_checks import paired as _paired
+from radarode_lite._metrics_checks import parabolic_offset as _parabolic_offset
+from radarode_lite._metrics_checks import positive_number as _positive
+from radarode_lite._metrics_checks import scalar_or_array as _scalar_or_array
+from radarode_lite._metrics_checks import task_values as _task_values
+from radarode_lite._metrics_checks import times as _times
+from radarode_lite.conventions import FS, HIGHER_IS_BETTER, TASK_METRICS
 
 __all__ = [
     "rmse",
@@ -36,9 +49,11 @@ __all__ = [
     "match_peaks",
     "timing_error_ms",
     "missed_detection_rate",
+    "pooled_anchor_scores",
     "heart_rate_bpm",
     "heart_rate_error_bpm",
     "delta_m",
+    "delta_m_from_metrics",
 ]
 
 # Defaults of the anchor evaluation, in seconds. A unit-height heat map bump counts as a
@@ -210,7 +225,7 @@ def cycle_length_from_scores(scores, method="argmax", from_logits=True, axis=-1)
     return _scalar_or_array(np.sum(k * p, axis=axis))
 
 
-def ppi_error_ms(pred_samples, true_samples, fs=200.0):
+def ppi_error_ms(pred_samples, true_samples, fs=FS):
     r"""Mean absolute cycle-length (PPI) error in milliseconds.
 
     .. math:: e_{\mathrm{PPI}} = \frac{1000}{f_s}\,\frac{1}{N}\sum_{i=1}^{N} |\hat L_i - L_i|
@@ -237,7 +252,7 @@ def ppi_error_ms(pred_samples, true_samples, fs=200.0):
 # ---------------------------------------------------------------------------------------------
 # Anchors (chapter 7)
 # ---------------------------------------------------------------------------------------------
-def detect_anchors(heatmap, fs=200.0, threshold=ANCHOR_THRESHOLD,
+def detect_anchors(heatmap, fs=FS, threshold=ANCHOR_THRESHOLD,
                    min_distance_s=ANCHOR_MIN_DISTANCE_S, units="s", refine=True):
     r"""R-peak anchors read off a predicted heat map.
 
@@ -390,6 +405,49 @@ def missed_detection_rate(pred_times_s, true_times_s, tolerance_s=MATCH_TOLERANC
     return float(1.0 - it.size / n_true)
 
 
+def pooled_anchor_scores(pred_times_list, true_times_list, tolerance_s=MATCH_TOLERANCE_S, require_increasing=False):
+    r"""Timing error (ms) and MDR (%) of many segments, pooling the matches of all of them.
+
+    In every segment the predicted peaks are matched one-to-one with the true ones
+    (:func:`match_peaks`); then, over all segments,
+
+    .. math:: e_{\mathrm{time}} = \frac{1000}{|\mathcal M|} \sum_{(i,j)\in\mathcal M} |\hat t_i - t_j|,
+              \qquad \mathrm{MDR} = 100 \Big(1 - \frac{|\mathcal M|}{N_{\mathrm{true}}}\Big)
+
+    with :math:`\mathcal M` every matched pair of every segment and :math:`N_{\mathrm{true}}`
+    every true peak. A segment without a true peak is skipped (it has nothing to miss, and its
+    predictions are not counted as false alarms). ``timing_error_ms`` is NaN when nothing is
+    matched, ``mdr_pct`` NaN when no segment has a true peak.
+
+    Parameters
+    ----------
+    pred_times_list, true_times_list : sequences of the same length, one array of peak times (s)
+        per segment; any array may be empty.
+    tolerance_s : float
+        Matching tolerance, s.
+    require_increasing : bool
+        Also require each array of times to be strictly increasing (ValueError otherwise).
+
+    Returns
+    -------
+    dict
+        ``{"timing_error_ms": float, "mdr_pct": float}``.
+
+    Taught in chapter 7.
+    """
+    true = segment_times(true_times_list, None, "true_times_list", require_increasing)
+    pred = segment_times(pred_times_list, len(true), "pred_times_list", require_increasing)
+    tolerance_s = _positive(tolerance_s, "tolerance_s")
+    errors, n_true, n_matched = [], 0, 0
+    for f, r in zip(pred, true):
+        if r.size:
+            ip, it = match_peaks(f, r, tolerance_s)
+            errors.extend(np.abs(f[ip] - r[it]).tolist())
+            n_true, n_matched = n_true + r.size, n_matched + it.size
+    return {"timing_error_ms": 1000.0 * float(np.mean(errors)) if errors else float("nan"),
+            "mdr_pct": 100.0 * (1.0 - n_matched / n_true) if n_true else float("nan")}  # fmt: skip
+
+
 def heart_rate_bpm(peak_times_s):
     r"""Average heart rate of a recording from its R-peak times, in beats per minute.
 
@@ -505,97 +563,37 @@ def delta_m(base, new, higher_is_better):
     return float(100.0 * np.mean(per_task))
 
 
-# ---------------------------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------------------------
-def _as_array(x, name):
-    """Float64 numpy copy of ``x`` (array, sequence or torch tensor); finite and non-empty."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
-        x = x.detach().cpu().numpy()
-    no_text(x, name)
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return a
+def delta_m_from_metrics(base, new, groups=TASK_METRICS, higher_is_better=HIGHER_IS_BETTER, per_task=False,
+                         missing="raise"):  # fmt: skip
+    r""":math:`\Delta_m` (:func:`delta_m`) of metrics stored by name, grouped into named tasks.
 
+    ``delta_m({t: [base[k] for k in groups[t]]}, {t: [new[k] ...]}, {t: [higher_is_better[k] ...]})``:
+    each task's term is the mean signed relative change of its metrics, and the tasks weigh
+    alike. One metric per task (``{k: (k,) for k in keys}``) weighs every metric alike.
 
-def _paired(pred, true, pred_name, true_name):
-    p = _as_array(pred, pred_name)
-    t = _as_array(true, true_name)
-    if p.shape != t.shape:
-        raise ValueError(f"{pred_name} and {true_name} must have the same shape, got {p.shape} and {t.shape}")
-    return p, t
+    Parameters
+    ----------
+    base, new : Mapping metric -> value (flat), or task -> metric -> value (nested, as the
+        tasks of ``groups``). Base values must be non-zero.
+    groups : Mapping task -> sequence of metric names; the tasks in this order.
+        Default :data:`radarode_lite.conventions.TASK_METRICS` (shape, anchor, ppi).
+    higher_is_better : Mapping metric -> bool. Default :data:`radarode_lite.conventions.HIGHER_IS_BETTER`.
+    per_task : bool
+        Return ``{task: percent, ..., "all": percent}``: each task's term alone, and their mean.
+    missing : ``"raise"`` or ``"nan"``
+        What a missing metric, ``None`` or a non-finite value gives: an error, or NaN for its
+        task (and for ``"all"``).
 
+    Returns
+    -------
+    float, percent (or a dict of them with ``per_task``).
 
-def _check_axis(axis, ndim, allow_none=True):
-    if axis is None and allow_none:
-        return
-    if ndim == 0:
-        raise ValueError(f"inputs are scalars; axis={axis!r} needs arrays with at least one dimension")
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        hint = " or None" if allow_none else ""
-        raise ValueError(f"axis must be an integer in [-{ndim}, {ndim - 1}]{hint} for {ndim}-D inputs, got {axis!r}")
-
-
-def _positive(value, name, allow_zero=False):
-    v = number(value, name)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {value!r}")
-    return v
-
-
-def _times(x, name, allow_empty):
-    """1-D float array of times; may be empty when ``allow_empty``."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    no_text(x, name)
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n_peaks,), got shape {a.shape}")
-    if a.size == 0:
-        if allow_empty:
-            return a
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return a
-
-
-def _heart_rate(peak_times_s, name):
-    t = _times(peak_times_s, name, allow_empty=False)
-    if t.size < 2:
-        raise ValueError(f"{name} needs at least 2 peaks to define a heart rate, got {t.size}")
-    if np.any(np.diff(t) <= 0):
-        raise ValueError(f"{name} must be strictly increasing")
-    return float(60.0 * (t.size - 1) / (t[-1] - t[0]))
-
-
-def _task_values(values, name):
-    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
-        raise TypeError(f"{name} must be a list of metric values, got {values!r}")
-    return _as_array(values, name)
-
-
-def _parabolic_offset(y, idx):
-    """Sub-sample offset in [-0.5, 0.5] of the vertex through y[idx-1], y[idx], y[idx+1]."""
-    inner = (idx > 0) & (idx < y.size - 1)
-    offset = np.zeros(idx.size)
-    k = idx[inner]
-    left, mid, right = y[k - 1], y[k], y[k + 1]
-    denom = left - 2.0 * mid + right
-    safe = np.abs(denom) > 1e-12
-    delta = np.where(safe, 0.5 * (left - right) / np.where(safe, denom, 1.0), 0.0)
-    offset[inner] = np.clip(delta, -0.5, 0.5)
-    return offset
-
-
-def _scalar_or_array(x):
-    return float(x) if np.ndim(x) == 0 else x
+    Taught in chapter 12.
+    """
+    b, n, flags = grouped_metrics(base, new, groups, higher_is_better, missing)
+    finite = {t: all_finite(b[t] + n[t]) for t in b}  # all True unless missing="nan"
+    overall = delta_m(b, n, flags) if all(finite.values()) else float("nan")
+    if not per_task:
+        return overall
+    out = {t: delta_m({t: b[t]}, {t: n[t]}, {t: flags[t]}) if finite[t] else float("nan") for t in b}
+    return {**out, "all": overall}

@@ -8,6 +8,8 @@ box of its inputs (each value +- half a unit in its last printed digit; delta_m 
 each input) and require the published value to fall inside that interval.
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -432,3 +434,93 @@ def test_wrong_types_raise_type_errors(call, match):
 def test_module_lists_its_public_api():
     for name in ("rmse", "pcc", "r2", "timing_error_ms", "missed_detection_rate", "delta_m"):
         assert name in metrics.__all__ and callable(getattr(metrics, name))
+
+
+# ---------------------------------------------------------------------------------------------
+# delta_m_from_metrics: one function for every grouping the book uses
+# ---------------------------------------------------------------------------------------------
+def _rel(b, n, higher):
+    """Signed relative change of one metric, by hand."""
+    return (n - b) / abs(b) * (1.0 if higher else -1.0)
+
+
+TABLE2_GROUPS = {"shape": ("rmse_norm", "pcc_pct"), "ppi": ("ppi_error_ms",), "anchor": ("timing_error_ms", "mdr_pct")}
+BASE2 = {"rmse_norm": 0.12, "pcc_pct": 80.0, "ppi_error_ms": 30.0, "timing_error_ms": 12.0, "mdr_pct": 4.0}
+NEW2 = {"rmse_norm": 0.10, "pcc_pct": 86.0, "ppi_error_ms": 33.0, "timing_error_ms": 9.0, "mdr_pct": 5.0}
+
+
+def test_delta_m_from_metrics_reproduces_table_ii_and_its_per_task_shares():
+    shape = 100 * (_rel(0.12, 0.10, False) + _rel(80.0, 86.0, True)) / 2
+    ppi = 100 * _rel(30.0, 33.0, False)
+    anchor = 100 * (_rel(12.0, 9.0, False) + _rel(4.0, 5.0, False)) / 2
+    got = metrics.delta_m_from_metrics(BASE2, NEW2, TABLE2_GROUPS, per_task=True, missing="nan")
+    assert got["shape"] == pytest.approx(shape, rel=1e-12)
+    assert got["ppi"] == pytest.approx(ppi, rel=1e-12)
+    assert got["anchor"] == pytest.approx(anchor, rel=1e-12)
+    assert got["all"] == pytest.approx((shape + ppi + anchor) / 3, rel=1e-12)
+    assert metrics.delta_m_from_metrics(BASE2, NEW2, TABLE2_GROUPS) == got["all"]
+    # the conventions' default grouping is the same three tasks in another order
+    assert metrics.delta_m_from_metrics(BASE2, NEW2) == pytest.approx(got["all"], rel=1e-12)
+    # missing="nan": a missing or non-finite value makes its task and the whole NaN, the rest stays
+    gap = {**NEW2, "mdr_pct": None}
+    part = metrics.delta_m_from_metrics(BASE2, gap, TABLE2_GROUPS, per_task=True, missing="nan")
+    assert math.isnan(part["anchor"]) and math.isnan(part["all"]) and part["shape"] == got["shape"]
+    assert math.isnan(metrics.delta_m_from_metrics(BASE2, {**NEW2, "ppi_error_ms": math.inf}, TABLE2_GROUPS,
+                                                   missing="nan"))  # fmt: skip
+    with pytest.raises(ValueError, match="lacks"):
+        metrics.delta_m_from_metrics(BASE2, {k: v for k, v in NEW2.items() if k != "mdr_pct"}, TABLE2_GROUPS)
+    with pytest.raises(ValueError, match="finite"):
+        metrics.delta_m_from_metrics(BASE2, {**NEW2, "mdr_pct": math.nan}, TABLE2_GROUPS)
+
+
+def test_delta_m_from_metrics_reproduces_tables_iii_and_v_with_one_metric_per_task():
+    cols = ("rmse", "pcc_pct", "peak_error_ms", "mdr_pct")
+    hib = {"rmse": False, "pcc_pct": True, "peak_error_ms": False, "mdr_pct": False}
+    base = {"rmse": 0.2, "pcc_pct": 85.0, "peak_error_ms": 20.0, "mdr_pct": 2.0}
+    new = {"rmse": 0.25, "pcc_pct": 80.0, "peak_error_ms": 25.0, "mdr_pct": 3.0}
+    expected = 100 * sum(_rel(base[c], new[c], hib[c]) for c in cols) / 4
+    got = metrics.delta_m_from_metrics(base, new, {c: (c,) for c in cols}, hib)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_delta_m_from_metrics_takes_nested_task_metric_values():
+    groups = {"class": ("accuracy_pct",), "image": ("rmse", "pcc_pct"), "blot": ("error_px",)}
+    hib = {"accuracy_pct": True, "rmse": False, "pcc_pct": True, "error_px": False}
+    base = {"class": {"accuracy_pct": 90.0}, "image": {"rmse": 0.1, "pcc_pct": 70.0}, "blot": {"error_px": 1.0}}
+    new = {"class": {"accuracy_pct": 92.0}, "image": {"rmse": 0.12, "pcc_pct": 75.0}, "blot": {"error_px": 0.8}}
+    expected = 100 * (_rel(90.0, 92.0, True) + (_rel(0.1, 0.12, False) + _rel(70.0, 75.0, True)) / 2
+                      + _rel(1.0, 0.8, False)) / 3  # fmt: skip
+    assert metrics.delta_m_from_metrics(base, new, groups, hib) == pytest.approx(expected, rel=1e-12)
+    sub = {t: groups[t] for t in ("image", "blot")}  # a subset of the tasks
+    expected_sub = 100 * ((_rel(0.1, 0.12, False) + _rel(70.0, 75.0, True)) / 2 + _rel(1.0, 0.8, False)) / 2
+    assert metrics.delta_m_from_metrics(base, new, sub, hib) == pytest.approx(expected_sub, rel=1e-12)
+    with pytest.raises(ValueError, match="higher_is_better"):
+        metrics.delta_m_from_metrics(base, new, groups, {"rmse": False})
+    with pytest.raises(ValueError, match="missing"):
+        metrics.delta_m_from_metrics(base, new, groups, hib, missing="skip")
+
+
+# ---------------------------------------------------------------------------------------------
+# pooled_anchor_scores
+# ---------------------------------------------------------------------------------------------
+def test_pooled_anchor_scores_pools_pairs_over_segments():
+    pred = [np.array([0.51, 1.52, 3.0]), np.array([]), np.array([0.2]), np.array([0.7])]
+    true = [np.array([0.5, 1.5, 2.5]), np.array([1.0]), np.array([]), np.array([0.69, 1.4])]
+    got = metrics.pooled_anchor_scores(pred, true)
+    # pairs: 0.01, 0.02 (segment 0), 0.01 (segment 3); 6 true peaks, 3 matched; segment 2 has none
+    assert got["timing_error_ms"] == pytest.approx(1000 * (0.01 + 0.02 + 0.01) / 3, rel=1e-9)
+    assert got["mdr_pct"] == pytest.approx(100 * (1 - 3 / 6))
+    nothing = metrics.pooled_anchor_scores([np.array([2.0])], [np.array([0.5])])
+    assert math.isnan(nothing["timing_error_ms"]) and nothing["mdr_pct"] == 100.0
+    empty = metrics.pooled_anchor_scores([np.array([2.0])], [np.array([])])
+    assert math.isnan(empty["timing_error_ms"]) and math.isnan(empty["mdr_pct"])
+    tight = metrics.pooled_anchor_scores(pred, true, tolerance_s=0.015)
+    assert tight["mdr_pct"] == pytest.approx(100 * (1 - 2 / 6))
+    with pytest.raises(ValueError, match="one array per segment"):
+        metrics.pooled_anchor_scores(pred[:2], true)
+    with pytest.raises(TypeError, match="pred_times_list"):
+        metrics.pooled_anchor_scores("abc", true)
+    unsorted = [np.array([1.52, 0.51])] + pred[1:]
+    assert metrics.pooled_anchor_scores(unsorted, true) == got
+    with pytest.raises(ValueError, match="increasing"):
+        metrics.pooled_anchor_scores(unsorted, true, require_increasing=True)
