@@ -19,7 +19,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from radarode_lite.models import ANCHOR_SAMPLES, N_CYCLE_CLASSES, SHAPE_SAMPLES, TASKS
+from radarode_lite._checks import positive_int
+from radarode_lite.conventions import ANCHOR_SAMPLES, SHAPE_SAMPLES, TASKS
+from radarode_lite.conventions import PPI_CLASSES as N_CYCLE_CLASSES
 
 __all__ = ["PPI_SIGMA", "soft_targets", "shape_loss", "anchor_loss", "cycle_length_loss", "task_losses"]
 
@@ -48,8 +50,7 @@ def soft_targets(ppi: torch.Tensor, n_classes: int = N_CYCLE_CLASSES, sigma: flo
     -------
     torch.Tensor, float32, shape ``(B, n_classes)``, rows summing to 1.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
+    n_classes = positive_int(n_classes, "n_classes")
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0.0 <= sigma < float("inf"):
         raise ValueError(f"sigma must be a finite number >= 0 (classes), got {sigma!r}")
     _check_ppi(ppi, n_classes)

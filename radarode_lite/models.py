@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from radarode_lite import _checks
+from radarode_lite.conventions import ANCHOR_SAMPLES, PPI_CLASSES, SHAPE_SAMPLES, TASKS
 from radarode_lite.ode import DEFAULT_PARAMS, ecg_ode
 
 __all__ = [
@@ -63,24 +65,30 @@ __all__ = [
     "minmax_normalise",
 ]
 
-#: The three tasks, in the order every dict of outputs, targets and losses uses.
-TASKS = ("shape", "anchor", "ppi")
+# TASKS (the order of every dict of outputs, targets and losses), SHAPE_SAMPLES (one cycle
+# resampled to 200 samples) and ANCHOR_SAMPLES (one 4-s segment at 200 Hz) come from
+# radarode_lite.conventions and stay importable from here.
 
 #: Normalisation layers :class:`RadarODEMTL` can be built with.
 NORMS = ("batch", "group")
 
-#: Samples of the single-cycle ECG shape (one cycle resampled to 200 samples).
-SHAPE_SAMPLES = 200
-#: Samples of the anchor heat map: one 4-s segment at 200 Hz.
-ANCHOR_SAMPLES = 800
-#: Number of cycle-length classes: lengths 0..259 samples at 200 Hz (up to 1.3 s).
-N_CYCLE_CLASSES = 260
+#: Number of cycle-length classes: lengths 0..259 samples at 200 Hz (up to 1.3 s);
+#: :data:`radarode_lite.conventions.PPI_CLASSES` under the name the chapters use.
+N_CYCLE_CLASSES = PPI_CLASSES
 
 #: Largest relative change of the ODE amplitudes a and widths b predicted by the shape decoder.
 ODE_MAX_REL = 0.5
 #: Largest shift (rad) of each ODE event position theta: pi/24 = 7.5 deg, half the 15 deg
 #: spacing of Q, R and S in the defaults, so the waves can never swap order.
 ODE_MAX_SHIFT = math.pi / 24
+
+
+def _int_at_least(value, name, low, what=None):
+    """ValueError unless ``value`` is an int >= ``low`` (bools refused); ``what`` rewords the message."""
+    try:
+        _checks.integer(value, name, low=low)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what or f'an int >= {low}'}, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -120,9 +128,7 @@ class ModelPreset:
     def __post_init__(self):
         sizes = ("n_channels", "n_freqs", "n_frames", "shape_width", "anchor_width", "ppi_width", "ode_hidden", "ppi_hidden")
         for field in sizes:
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{field} must be a positive int, got {value!r}")
+            _int_at_least(getattr(self, field), field, 1, "a positive int")
         for field in ("widths", "deformable", "strides"):
             if len(getattr(self, field)) != 4:
                 raise ValueError(f"{field} must have one entry per backbone stage (4), got {getattr(self, field)!r}")
@@ -206,13 +212,12 @@ class RadarODEMTL(nn.Module):
                  norm: str = "batch"):
         super().__init__()
         self.preset = get_model_preset(preset)
-        if not isinstance(use_ode, bool):
-            raise TypeError(f"use_ode must be a bool, got {type(use_ode).__name__}")
+        use_ode = _checks.boolean(use_ode, "use_ode")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         self.norm = norm
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        if seed is not None:
+            seed = _checks.integer(seed, "seed")
         self.use_ode = use_ode
         with torch.random.fork_rng(devices=[], enabled=seed is not None):
             if seed is not None:
@@ -335,8 +340,7 @@ class DeformConv2d(nn.Module):
             ("in_ch", in_ch, 1), ("out_ch", out_ch, 1), ("kernel_size", kernel_size, 1),
             ("stride", stride, 1), ("padding", padding, 0), ("dilation", dilation, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            _int_at_least(value, name, low)
         self.in_ch, self.out_ch = in_ch, out_ch
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         taps = kernel_size * kernel_size

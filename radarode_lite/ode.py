@@ -62,7 +62,8 @@ __all__ = [
     "phase_trajectory",
 ]
 
-# WAVES (conventions.WAVES): the five waves of one beat, in the order the parameters use.
+# WAVES (from radarode_lite.conventions): the five waves of one beat, in the order the parameters use.
+
 #: Names of the 15 parameters, in the order of :data:`DEFAULT_PARAMS`: (a, b, theta) per wave.
 PARAM_NAMES = tuple(f"{name}_{wave}" for wave in WAVES for name in ("a", "b", "theta"))
 

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from radarode_lite._checks import no_text, number
+from radarode_lite._checks import fraction, no_text, number, positive, positive_int
+from radarode_lite.conventions import FS, R_FRACTION, WAVES
 from radarode_lite.metrics import ANCHOR_MIN_DISTANCE_S, ANCHOR_THRESHOLD, detect_anchors
 
 __all__ = [
@@ -37,18 +38,15 @@ __all__ = [
     "peak_position_errors_ms",
 ]
 
-#: Where the R peak sits in a normalised cycle, as a fraction of the cycle: a cycle of ``L``
-#: samples starts ``R_FRACTION * L`` samples before its R peak and ends ``(1 - R_FRACTION) * L``
-#: after it (sample 64 of a 200-sample template is R). 0.32 is where McSharry's model, integrated
-#: from the radarODE solver's initial state, draws its R wave, and the data module cuts the ``shape`` targets
-#: the same way (``radarode_lite.data.R_FRACTION``). Every function takes it as a parameter.
-R_FRACTION = 0.32
-
-#: Names of the ECG waves, in order of appearance within a beat.
-WAVES = ("P", "Q", "R", "S", "T")
+# R_FRACTION and WAVES come from radarode_lite.conventions. R_FRACTION is where the R peak
+# sits in a normalised cycle, as a fraction of the cycle: a cycle of L samples starts
+# R_FRACTION * L samples before its R peak and ends (1 - R_FRACTION) * L after it (sample 64 of
+# a 200-sample template is R), where McSharry's model, integrated from the radarODE solver's
+# initial state, draws its R wave; the data module cuts the shape targets the same way. Every
+# function takes it as a parameter. WAVES names the ECG waves in order of appearance.
 
 #: Longest output of :func:`stitch_beats` and :func:`reconstruct_from_windows`: one day at 200 Hz.
-MAX_SAMPLES = 200 * 86_400
+MAX_SAMPLES = int(FS) * 86_400
 
 #: Longest cycle :func:`resample_cycle` makes, samples (500 s at 200 Hz: no heart beats slower).
 MAX_CYCLE_SAMPLES = 100_000
@@ -101,7 +99,7 @@ def resample_cycle(shape, cycle_length_samples):
     return _read_template(s, u)
 
 
-def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
+def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=FS,
                  r_fraction=R_FRACTION, blend=0.1):
     r"""Long-term ECG from single-cycle shapes placed at their R-peak anchors.
 
@@ -157,8 +155,7 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
         )
     if np.any(lengths <= 1):
         raise ValueError("cycle_lengths_samples must all be greater than 1 sample")
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    positive_int(n_samples, "n_samples")
     if n_samples > MAX_SAMPLES:
         raise ValueError(f"n_samples must be at most {MAX_SAMPLES} (one day at 200 Hz), got {n_samples}")
     fs = _positive_scalar(fs, "fs")
@@ -193,7 +190,7 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=200.0,
     return out
 
 
-def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=200.0, max_gap=1.5):
+def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=FS, max_gap=1.5):
     r"""Insert beats where two neighbouring anchors are more than one predicted cycle apart.
 
     Between anchors :math:`a_i < a_{i+1}` the expected spacing is the predicted cycle length
@@ -266,7 +263,7 @@ def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=200.0, max
             np.asarray(inserted, dtype=bool))
 
 
-def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs=200.0,
+def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs=FS,
                              r_fraction=R_FRACTION, blend=0.1, threshold=ANCHOR_THRESHOLD,
                              min_distance_s=ANCHOR_MIN_DISTANCE_S, merge_tolerance_s=0.1,
                              bridge_gaps=False, max_gap=1.5):
@@ -387,7 +384,7 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
     return ecg, beat_anchors
 
 
-def fiducial_points(ecg, r_peaks, fs=200.0):
+def fiducial_points(ecg, r_peaks, fs=FS):
     """Positions of the P, Q, R, S and T peaks around each given R peak.
 
     For each R peak the extrema listed in :data:`FIDUCIAL_WINDOWS_MS` are searched (R first,
@@ -432,7 +429,7 @@ def fiducial_points(ecg, r_peaks, fs=200.0):
     return out
 
 
-def peak_position_errors_ms(pred_ecg, true_ecg, true_r_peaks, fs=200.0, reduce="mean"):
+def peak_position_errors_ms(pred_ecg, true_ecg, true_r_peaks, fs=FS, reduce="mean"):
     """Timing errors of the P, Q, R, S and T peaks of a reconstructed ECG, in ms.
 
     :func:`fiducial_points` runs on both signals, guided by the same reference R peaks, and the
@@ -532,14 +529,10 @@ def _as_float_array(x, name, ndim):
 
 
 def _positive_scalar(value, name):
-    v = number(value, name)
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
+    """A finite float > 0; any number, numpy scalar or 0-d array accepted."""
+    return positive(number(value, name), name)
 
 
 def _fraction(value, name):
-    v = number(value, name)
-    if not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
-    return v
+    """A float in [0, 1); any number, numpy scalar or 0-d array accepted."""
+    return fraction(number(value, name), name, high_open=True)
