@@ -164,30 +164,7 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=FS,
     if not 0.0 <= blend <= 0.5:
         raise ValueError(f"blend must lie in [0, 0.5], got {blend!r}")
 
-    acc = np.zeros(n_samples)
-    wsum = np.zeros(n_samples)
-    for shape, anchor, length in zip(shapes, anchors, lengths):
-        r_pos = anchor * fs  # R position in output samples
-        first = max(0, int(np.ceil(r_pos - r_fraction * length)))
-        last = min(n_samples - 1, int(np.ceil(r_pos + (1.0 - r_fraction) * length)) - 1)
-        if last < first:
-            continue
-        n = np.arange(first, last + 1)
-        u = r_fraction + (n - r_pos) / length
-        keep = (u >= 0.0) & (u < 1.0)
-        n, u = n[keep], u[keep]
-        w = _taper(u, blend)
-        acc[n] += w * _read_template(shape, u)
-        wsum[n] += w
-    covered = wsum > 0
-    if not np.any(covered):
-        raise ValueError("no beat falls inside the output: check anchors_s, fs and n_samples")
-    out = np.zeros(n_samples)
-    out[covered] = acc[covered] / wsum[covered]
-    if not np.all(covered):
-        idx = np.arange(n_samples)
-        out[~covered] = np.interp(idx[~covered], idx[covered], out[covered])
-    return out
+    return _blend_beats(shapes, anchors, lengths, n_samples, fs, r_fraction, blend)
 
 
 def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=FS, max_gap=1.5):
@@ -316,23 +293,7 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
 
     Taught in chapter 13.
     """
-    if not isinstance(window_predictions, Mapping):
-        raise TypeError("window_predictions must be a mapping with keys 'shape', 'anchor', 'ppi', "
-                        f"got {type(window_predictions).__name__}")
-    missing = {"shape", "anchor", "ppi"} - set(window_predictions)
-    if missing:
-        raise ValueError(f"window_predictions lacks the keys {sorted(missing)}")
-    shapes = _as_float_array(window_predictions["shape"], "window_predictions['shape']", ndim=2)
-    heatmaps = _as_float_array(window_predictions["anchor"], "window_predictions['anchor']", ndim=2)
-    ppi = _as_float_array(window_predictions["ppi"], "window_predictions['ppi']", ndim=1)
-    starts = _as_float_array(window_starts_s, "window_starts_s", ndim=1)
-    n_windows = starts.size
-    if not (shapes.shape[0] == heatmaps.shape[0] == ppi.size == n_windows):
-        raise ValueError(
-            "window_predictions['shape'], ['anchor'], ['ppi'] and window_starts_s must describe "
-            f"the same number of windows, got {shapes.shape[0]}, {heatmaps.shape[0]}, {ppi.size} "
-            f"and {n_windows}"
-        )
+    shapes, heatmaps, ppi, starts = _window_inputs(window_predictions, window_starts_s)
     fs = _positive_scalar(fs, "fs")
     duration_s = _positive_scalar(duration_s, "duration_s")
     merge_tolerance_s = _positive_scalar(merge_tolerance_s, "merge_tolerance_s")
@@ -341,41 +302,9 @@ def reconstruct_from_windows(window_predictions, window_starts_s, duration_s, fs
                          f"got {duration_s} s at {fs} Hz")  # fmt: skip
     window_s = heatmaps.shape[1] / fs
 
-    times, owners = [], []
-    for w in range(n_windows):
-        t = detect_anchors(heatmaps[w], fs=fs, threshold=threshold, min_distance_s=min_distance_s)
-        times.append(starts[w] + t)
-        owners.append(np.full(t.size, w))
-    times = np.concatenate(times)
-    owners = np.concatenate(owners)
-    if times.size == 0:
-        raise ValueError("no anchor found in any window's heat map; nothing to reconstruct")
-    order = np.argsort(times, kind="stable")
-    times, owners = times[order], owners[order]
-    merged = []
-    group = [0]
-    for k in range(1, times.size):
-        if times[k] - times[k - 1] > merge_tolerance_s or owners[k] in owners[group]:
-            merged.append(times[group].mean())
-            group = [k]
-        else:
-            group.append(k)
-    merged.append(times[group].mean())
-    anchors = np.asarray(merged)
+    anchors = _merged_anchors(heatmaps, starts, fs, threshold, min_distance_s, merge_tolerance_s)  # steps 1-2
 
-    beat_shapes, beat_lengths, beat_anchors = [], [], []
-    for a in anchors:
-        pos = (a - starts) / window_s  # position of the anchor in each window, fraction
-        inside = (pos >= 0.0) & (pos <= 1.0)
-        if not np.any(inside):
-            continue
-        weight = np.sin(np.pi * pos[inside]) ** 2 + 1e-6
-        weight /= weight.sum()
-        beat_shapes.append(weight @ shapes[inside])
-        beat_lengths.append(weight @ ppi[inside])
-        beat_anchors.append(a)
-    beat_shapes, beat_anchors, beat_lengths = (np.asarray(beat_shapes), np.asarray(beat_anchors),
-                                               np.asarray(beat_lengths))
+    beat_shapes, beat_anchors, beat_lengths = _beats_at_anchors(anchors, starts, window_s, shapes, ppi)  # step 3
     if bridge_gaps:
         beat_shapes, beat_anchors, beat_lengths, _ = bridge_missing_beats(
             beat_shapes, beat_anchors, beat_lengths, fs=fs, max_gap=max_gap)
@@ -474,6 +403,101 @@ def peak_position_errors_ms(pred_ecg, true_ecg, true_r_peaks, fs=FS, reduce="mea
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+def _blend_beats(shapes, anchors, lengths, n_samples, fs, r_fraction, blend):
+    """The weighted mean of :func:`stitch_beats`, gaps filled by linear interpolation."""
+    acc = np.zeros(n_samples)
+    wsum = np.zeros(n_samples)
+    for shape, anchor, length in zip(shapes, anchors, lengths):
+        r_pos = anchor * fs  # R position in output samples
+        first = max(0, int(np.ceil(r_pos - r_fraction * length)))
+        last = min(n_samples - 1, int(np.ceil(r_pos + (1.0 - r_fraction) * length)) - 1)
+        if last < first:
+            continue
+        n = np.arange(first, last + 1)
+        u = r_fraction + (n - r_pos) / length
+        keep = (u >= 0.0) & (u < 1.0)
+        n, u = n[keep], u[keep]
+        w = _taper(u, blend)
+        acc[n] += w * _read_template(shape, u)
+        wsum[n] += w
+    covered = wsum > 0
+    if not np.any(covered):
+        raise ValueError("no beat falls inside the output: check anchors_s, fs and n_samples")
+    out = np.zeros(n_samples)
+    out[covered] = acc[covered] / wsum[covered]
+    if not np.all(covered):
+        idx = np.arange(n_samples)
+        out[~covered] = np.interp(idx[~covered], idx[covered], out[covered])
+    return out
+
+
+def _window_inputs(window_predictions, window_starts_s):
+    """The windows' shapes, heat maps, cycle lengths and starts as float arrays of matching lengths."""
+    if not isinstance(window_predictions, Mapping):
+        raise TypeError("window_predictions must be a mapping with keys 'shape', 'anchor', 'ppi', "
+                        f"got {type(window_predictions).__name__}")
+    missing = {"shape", "anchor", "ppi"} - set(window_predictions)
+    if missing:
+        raise ValueError(f"window_predictions lacks the keys {sorted(missing)}")
+    shapes = _as_float_array(window_predictions["shape"], "window_predictions['shape']", ndim=2)
+    heatmaps = _as_float_array(window_predictions["anchor"], "window_predictions['anchor']", ndim=2)
+    ppi = _as_float_array(window_predictions["ppi"], "window_predictions['ppi']", ndim=1)
+    starts = _as_float_array(window_starts_s, "window_starts_s", ndim=1)
+    n_windows = starts.size
+    if not (shapes.shape[0] == heatmaps.shape[0] == ppi.size == n_windows):
+        raise ValueError(
+            "window_predictions['shape'], ['anchor'], ['ppi'] and window_starts_s must describe "
+            f"the same number of windows, got {shapes.shape[0]}, {heatmaps.shape[0]}, {ppi.size} "
+            f"and {n_windows}"
+        )
+    return shapes, heatmaps, ppi, starts
+
+
+def _merged_anchors(heatmaps, starts, fs, threshold, min_distance_s, merge_tolerance_s):
+    """Steps 1-2 of :func:`reconstruct_from_windows`: every window's anchors, merged across windows."""
+    n_windows = starts.size
+    times, owners = [], []
+    for w in range(n_windows):
+        t = detect_anchors(heatmaps[w], fs=fs, threshold=threshold, min_distance_s=min_distance_s)
+        times.append(starts[w] + t)
+        owners.append(np.full(t.size, w))
+    times = np.concatenate(times)
+    owners = np.concatenate(owners)
+    if times.size == 0:
+        raise ValueError("no anchor found in any window's heat map; nothing to reconstruct")
+    order = np.argsort(times, kind="stable")
+    times, owners = times[order], owners[order]
+    merged = []
+    group = [0]
+    for k in range(1, times.size):
+        if times[k] - times[k - 1] > merge_tolerance_s or owners[k] in owners[group]:
+            merged.append(times[group].mean())
+            group = [k]
+        else:
+            group.append(k)
+    merged.append(times[group].mean())
+    anchors = np.asarray(merged)
+    return anchors
+
+
+def _beats_at_anchors(anchors, starts, window_s, shapes, ppi):
+    """Step 3 of :func:`reconstruct_from_windows`: the Hann-weighted shape and cycle length at each anchor."""
+    beat_shapes, beat_lengths, beat_anchors = [], [], []
+    for a in anchors:
+        pos = (a - starts) / window_s  # position of the anchor in each window, fraction
+        inside = (pos >= 0.0) & (pos <= 1.0)
+        if not np.any(inside):
+            continue
+        weight = np.sin(np.pi * pos[inside]) ** 2 + 1e-6
+        weight /= weight.sum()
+        beat_shapes.append(weight @ shapes[inside])
+        beat_lengths.append(weight @ ppi[inside])
+        beat_anchors.append(a)
+    beat_shapes, beat_anchors, beat_lengths = (np.asarray(beat_shapes), np.asarray(beat_anchors),
+                                               np.asarray(beat_lengths))
+    return beat_shapes, beat_anchors, beat_lengths
+
+
 def _read_template(shape, u):
     """Template value at cycle fractions ``u`` in [0, 1) (sample j at u = j / M).
 
