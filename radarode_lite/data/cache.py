@@ -85,6 +85,7 @@ def book_dataset(size="small", preset="lite", seed=0, root=None) -> Path:
     _files.remove_leftovers(base)  # copies of processes killed while generating
 
     def fill(tmp: Path) -> None:
+        tmp.rmdir()  # generate_dataset makes the folder itself, as it does for any new data set
         data.generate_dataset(tmp, size=size, preset=preset_name, seed=seed, progress=False)
         (tmp / _STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
 
