@@ -254,9 +254,7 @@ def _check_abrupt(abrupt, window_s):
         fraction, snr_db, (min_s, max_s) = abrupt
     except (TypeError, ValueError) as exc:
         raise ValueError(f"abrupt must be None or (fraction, snr_db, (min_s, max_s)), got {abrupt!r}") from exc
-    fraction = _finite(fraction, "abrupt fraction")
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"abrupt fraction must lie in [0, 1], got {fraction}")
+    fraction = _checks.fraction(fraction, "abrupt fraction")
     snr_db = _finite(snr_db, "abrupt snr_db")
     min_s, max_s = _positive(min_s, "abrupt min_s"), _positive(max_s, "abrupt max_s")
     if not min_s <= max_s <= window_s:

@@ -24,6 +24,10 @@ McSharry's dynamical model (McSharry et al., IEEE TBME 2003), in numpy and scipy
 - :func:`make_subject`, :func:`simulate_recording`: MMECG-like subjects and recordings
   (chapter 4).
 
+The module is a little over 600 lines because the signal model is one piece: subjects, ECG,
+chest displacement and radar channels share their parameters and are read together in
+chapter 1.
+
 Every random function takes ``rng``: ``None`` (fresh entropy), an ``int`` seed or a
 :class:`numpy.random.Generator`. Times are in seconds, displacements in metres, phases in
 radians, ECG in millivolts.
@@ -402,42 +406,20 @@ def chest_displacement(ecg: ECG, duration_s, fs=FS, resp_rate_hz=0.25, resp_ampl
     resp_rate_hz = _positive(resp_rate_hz, "resp_rate_hz")
     resp_amplitude_m = _non_negative(resp_amplitude_m, "resp_amplitude_m")
     resp_irregularity = _non_negative(resp_irregularity, "resp_irregularity")
-    params = dict(DEFAULT_VIBRATION)
-    if vibration is not None:
-        if not isinstance(vibration, dict):
-            raise TypeError(f"vibration must be a dict or None, got {type(vibration).__name__}")
-        unknown = set(vibration) - set(DEFAULT_VIBRATION)
-        if unknown:
-            raise ValueError(f"vibration has unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_VIBRATION)}")
-        params.update(vibration)
-    for key, value in params.items():
-        _non_negative(value, f"vibration[{key!r}]")
-    for key in ("b1", "b2", "f1", "f2"):
-        _positive(params[key], f"vibration[{key!r}]")
+    p = _vibration_params(vibration)
     rng = _checks.rng(rng)
 
     n = int(round(duration_s * fs))
     t = np.arange(n) / fs
     resp = _breathing(t, resp_rate_hz, resp_amplitude_m, resp_irregularity, rng)
 
-    r, te = np.asarray(ecg.r_peaks, float), np.asarray(ecg.t_ends, float)
-    k = len(r)
-    p = params
-    t1 = r + np.clip(p["t1_jitter_s"] * rng.standard_normal(k), -0.01, 0.01)
-    t2 = te + p["t2_jitter_s"] * rng.standard_normal(k)
-    a1 = p["a1"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
-    a2 = p["a2"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
-    b1 = p["b1"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
-    b2 = p["b2"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
-    f1 = np.clip(p["f1"] + p["f_jitter_hz"] * rng.standard_normal(k), VIBRATION_BAND_HZ[0] + 1, VIBRATION_BAND_HZ[1] - 1)
-    f2 = np.clip(p["f2"] + p["f_jitter_hz"] * rng.standard_normal(k), 4.0, VIBRATION_BAND_HZ[0] - 1)
-    v1 = _bursts(t, fs, a1, b1, f1, t1)
-    v2 = _bursts(t, fs, a2, b2, f2, t2)
+    beats = _beat_vibrations(np.asarray(ecg.r_peaks, float), np.asarray(ecg.t_ends, float), p, rng)
+    v1 = _bursts(t, fs, beats["a1"], beats["b1"], beats["f1"], beats["T1"])
+    v2 = _bursts(t, fs, beats["a2"], beats["b2"], beats["f2"], beats["T2"])
     x = resp + v1 + v2
     if not return_components:
         return x
-    comps = dict(t=t, resp=resp, v1=v1, v2=v2, T1=t1, T2=t2, a1=a1, a2=a2, b1=b1, b2=b2, f1=f1, f2=f2)
-    return x, comps
+    return x, dict(t=t, resp=resp, v1=v1, v2=v2, **beats)
 
 
 def radar_phase(x_m, wavelength_m=WAVELENGTH_M):
@@ -488,10 +470,7 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     if x.ndim != 1:
         raise ValueError(f"displacement_m must be 1-D (N,), got shape {x.shape}")
     fs = _positive(fs, "fs")
-    if isinstance(n_channels, bool) or not isinstance(n_channels, Integral):
-        raise TypeError(f"n_channels must be an int, got {n_channels!r}")
-    if n_channels < 1:
-        raise ValueError(f"n_channels must be >= 1, got {n_channels}")
+    n_channels = _checks.integer(n_channels, "n_channels", low=1)
     rng = _checks.rng(rng)
     if len(x) > 27 and fs > 8.0:
         sos = sps.butter(4, 4.0, btype="low", fs=fs, output="sos")
@@ -572,6 +551,37 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
 # ---------------------------------------------------------------------------------------
 # Internal functions
 # ---------------------------------------------------------------------------------------
+
+
+def _vibration_params(vibration) -> dict:
+    """:data:`DEFAULT_VIBRATION` updated with ``vibration`` (None or a dict of its keys), checked."""
+    params = dict(DEFAULT_VIBRATION)
+    if vibration is not None:
+        if not isinstance(vibration, dict):
+            raise TypeError(f"vibration must be a dict or None, got {type(vibration).__name__}")
+        unknown = set(vibration) - set(DEFAULT_VIBRATION)
+        if unknown:
+            raise ValueError(f"vibration has unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_VIBRATION)}")
+        params.update(vibration)
+    for key, value in params.items():
+        _non_negative(value, f"vibration[{key!r}]")
+    for key in ("b1", "b2", "f1", "f2"):
+        _positive(params[key], f"vibration[{key!r}]")
+    return params
+
+
+def _beat_vibrations(r, te, p, rng) -> dict:
+    """Per-beat ``T1, T2, a1, a2, b1, b2, f1, f2`` drawn around the centres ``p`` (in this order from ``rng``)."""
+    k = len(r)
+    t1 = r + np.clip(p["t1_jitter_s"] * rng.standard_normal(k), -0.01, 0.01)
+    t2 = te + p["t2_jitter_s"] * rng.standard_normal(k)
+    a1 = p["a1"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
+    a2 = p["a2"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
+    b1 = p["b1"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
+    b2 = p["b2"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
+    f1 = np.clip(p["f1"] + p["f_jitter_hz"] * rng.standard_normal(k), VIBRATION_BAND_HZ[0] + 1, VIBRATION_BAND_HZ[1] - 1)
+    f2 = np.clip(p["f2"] + p["f_jitter_hz"] * rng.standard_normal(k), 4.0, VIBRATION_BAND_HZ[0] - 1)
+    return dict(T1=t1, T2=t2, a1=a1, a2=a2, b1=b1, b2=b2, f1=f1, f2=f2)
 
 
 def _breathing(t, rate_hz, amplitude_m, irregularity, rng):

@@ -97,9 +97,7 @@ def save_mmecg_mat(path, rcg, ecg, subject_id, age, gender, physistatus, format=
     if ecg.shape[0] != rcg.shape[0]:
         raise ValueError(f"rcg and ecg must have the same number of samples, got {rcg.shape[0]} and {ecg.shape[0]}")
     subject_id = _checks.integer(subject_id, "subject_id", low=0)
-    age = _real(age, "age")
-    if age < 0:
-        raise ValueError(f"age must be >= 0 years, got {age}")
+    age = _checks.non_negative(age, "age")
     if not isinstance(gender, str) or not gender:
         raise TypeError(f"gender must be a non-empty str, got {gender!r}")
     if physistatus not in STATUSES:

@@ -7,6 +7,17 @@ noise of the robustness study (:mod:`radarode_lite.noise`), cuts it into segment
 per recording, atomically. ``dataset.json``, written first with ``"complete": false`` and
 rewritten when the last recording is in place, marks a data set whose generation finished;
 the same call finishes an interrupted one.
+
+Augmentations, as in the paper's robustness study, with SNRs relative to the cardiac part of
+each channel: ``snr_db`` adds white noise to every radar channel of every recording (constant
+noise, Table III; :func:`radarode_lite.noise.add_radar_noise`); ``abrupt = (fraction, snr_db,
+(min_s, max_s))`` adds a burst to that fraction of each recording's segments (abrupt noise,
+Table V; see :func:`radarode_lite.data.segment_recording`).
+
+Every random draw comes from ``numpy.random.SeedSequence([seed, subject, status index,
+repeat])``, split into independent streams for the signals, the constant noise and the
+bursts: the same arguments give the same bytes, and adding noise leaves the clean signals
+unchanged. A subject's identity comes from ``default_rng([seed, subject])``.
 """
 
 from __future__ import annotations
@@ -29,6 +40,8 @@ from radarode_lite.data.targets import Segments
 __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 
 #: Sizes of :func:`generate_dataset`: subjects and seconds per recording (x 4 statuses).
+#: ``"small"``: 2 subjects x 4 statuses x 12 s (a few seconds to generate, for notebooks);
+#: ``"default"``: 6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores, lite preset).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
@@ -101,7 +114,8 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     drawn per recording from the status's ranges (:func:`radarode_lite.signals.make_subject`).
     Each recording (:func:`radarode_lite.signals.simulate_recording`, 50 channels at 200 Hz)
     is optionally saved as an MMECG ``.mat`` file ``root/mat/{trial}.mat`` (the clean
-    recording), then augmented and segmented (:func:`segment_recording`) into
+    recording), then augmented and segmented
+    (:func:`~radarode_lite.data.targets.segment_recording`) into
     ``root/obj{subject}_{status}_{trial}_/`` (:func:`write_segments`), where ``trial`` is the
     recording's running number 1, 2, ... (as MMECG numbers its files). ``root/dataset.json``
     records the arguments; it is written first with ``"complete": false`` and rewritten with
@@ -111,20 +125,8 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     such a folder, it finishes the work: recordings already written are kept (they would come
     out identical), the others are generated. Leftovers of interrupted writes are removed.
 
-    Augmentations, as in the paper's robustness study, with SNRs relative to the cardiac part
-    of each channel: ``snr_db`` adds white noise to every radar channel of every recording
-    (constant noise, Table III; :func:`radarode_lite.noise.add_radar_noise`); ``abrupt = (fraction, snr_db,
-    (min_s, max_s))`` adds a burst to that fraction of each recording's segments (abrupt
-    noise, Table V; see :func:`segment_recording`).
-
-    Every random draw comes from ``numpy.random.SeedSequence([seed, subject, status index,
-    repeat])``, split into independent streams for the signals, the constant noise and the
-    bursts: the same arguments give the same bytes, and adding noise leaves the clean
-    signals unchanged.
-
-    Sizes (``size`` fills ``n_subjects`` and ``duration_s`` when they are None): ``"small"``
-    2 subjects x 4 statuses x 12 s (a few seconds to generate, for notebooks), ``"default"``
-    6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores with the lite preset).
+    Augmentations (``snr_db``, ``abrupt``) and random streams: see the module's description.
+    ``size`` fills ``n_subjects`` and ``duration_s`` when they are None (:data:`SIZES`).
 
     Parameters
     ----------
@@ -157,13 +159,7 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     arguments, spec, abrupt = _generation_arguments(n_subjects, statuses, trials, duration_s, size, preset, seed,
                                                     snr_db, abrupt, n_channels, save_mat, mat_format)  # fmt: skip
     root = Path(root)
-    resuming = not overwrite and _unfinished_with(root, arguments)
-    if not resuming:
-        _prepare_root(root, overwrite)
-    for folder in (root, root / "mat"):
-        _files.remove_leftovers(folder)
-    _atomic_write_text(root / "dataset.json", json.dumps({**arguments, "complete": False}, indent=1) + "\n")
-
+    resuming = _open_root(root, arguments, overwrite)
     jobs = [(subj, status, rep) for subj in range(1, arguments["n_subjects"] + 1) for status in arguments["statuses"]
             for rep in range(arguments["trials"])]  # fmt: skip
     names, n_segments = [], 0
@@ -192,6 +188,17 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
 # ---------------------------------------------------------------------------------------
 # Internal functions
 # ---------------------------------------------------------------------------------------
+
+
+def _open_root(root: Path, arguments: dict, overwrite: bool) -> bool:
+    """Make ``root`` ready and mark it unfinished; whether an unfinished data set of ``arguments`` is resumed."""
+    resuming = not overwrite and _unfinished_with(root, arguments)
+    if not resuming:
+        _prepare_root(root, overwrite)
+    for folder in (root, root / "mat"):
+        _files.remove_leftovers(folder)
+    _atomic_write_text(root / "dataset.json", json.dumps({**arguments, "complete": False}, indent=1) + "\n")
+    return resuming
 
 
 def _segments_info(name, segments, meta) -> dict:

@@ -21,7 +21,16 @@ from radarode_lite import _checks, noise, timefreq
 from radarode_lite._checks import finite_array
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _real
-from radarode_lite.conventions import ANCHOR_SIGMA_SAMPLES, FS, HOP_S, PPI_CLASSES, R_FRACTION, SHAPE_SAMPLES, WINDOW_S
+from radarode_lite.conventions import (
+    ANCHOR_SAMPLES,
+    ANCHOR_SIGMA_SAMPLES,
+    FS,
+    HOP_S,
+    PPI_CLASSES,
+    R_FRACTION,
+    SHAPE_SAMPLES,
+    WINDOW_S,
+)
 
 __all__ = [
     "detect_r_peaks",
@@ -69,9 +78,7 @@ def detect_r_peaks(ecg, fs=FS, min_rr_s=0.3, band_hz=(5.0, 30.0), threshold=0.4,
     low, high = (_positive(v, "band_hz") for v in band_hz)
     if not low < high < fs / 2:
         raise ValueError(f"band_hz must satisfy 0 < low < high < fs/2 = {fs / 2} Hz, got {band_hz}")
-    threshold = _real(threshold, "threshold")
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
+    threshold = _checks.fraction(threshold, "threshold", low_open=True, high_open=True)
     refine_s = _real(refine_s, "refine_s")
     sos = sps.butter(3, (low, high), btype="bandpass", fs=fs, output="sos")
     y = sps.sosfiltfilt(sos, x)
@@ -96,9 +103,7 @@ def cycle_bounds(r_peak_s, next_r_peak_s, r_fraction=R_FRACTION) -> tuple[float,
     rr = _real(next_r_peak_s, "next_r_peak_s") - r
     if rr <= 0:
         raise ValueError(f"next_r_peak_s must come after r_peak_s, got {next_r_peak_s} <= {r_peak_s}")
-    r_fraction = _real(r_fraction, "r_fraction")
-    if not 0 <= r_fraction < 1:
-        raise ValueError(f"r_fraction must lie in [0, 1), got {r_fraction}")
+    r_fraction = _checks.fraction(r_fraction, "r_fraction", high_open=True)
     return r - r_fraction * rr, r + (1 - r_fraction) * rr
 
 
@@ -152,7 +157,8 @@ def ppi_target(r_peak_s, next_r_peak_s, fs=FS) -> int:
     return int(np.clip(round(rr * _positive(fs, "fs")), 0, PPI_CLASSES - 1))
 
 
-def anchor_heatmap(r_peaks_s, start_s=0.0, n_samples=800, fs=FS, sigma_samples=ANCHOR_SIGMA_SAMPLES) -> np.ndarray:
+def anchor_heatmap(r_peaks_s, start_s=0.0, n_samples=ANCHOR_SAMPLES, fs=FS,
+                   sigma_samples=ANCHOR_SIGMA_SAMPLES) -> np.ndarray:  # fmt: skip
     """Heat map of the R peaks in a window: a unit-height Gaussian bump per peak (chapter 4).
 
     Each R peak at time ``t`` becomes the sample ``m = round((t - start_s) fs)``; those with
