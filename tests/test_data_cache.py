@@ -133,11 +133,3 @@ def test_fingerprint_follows_the_generator_code(monkeypatch, tmp_path, module):
     monkeypatch.setattr(mod, "__file__", str(edited))
     assert data.generator_fingerprint() != before
 
-
-def test_data_does_not_import_train():
-    import subprocess
-    import sys
-
-    code = "import sys; from radarode_lite import data; print('radarode_lite.train' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"

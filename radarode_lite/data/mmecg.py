@@ -67,8 +67,8 @@ def save_mmecg_mat(path, rcg, ecg, subject_id, age, gender, physistatus, format=
     (a 512-byte MATLAB header, ``MATLAB_class`` attributes, arrays stored transposed because
     MATLAB is column-major, text as uint16 characters), readable by MATLAB and ``h5py``.
     The header carries no date, so the same arguments always give the same bytes. The file
-    is written to a temporary name and moved into place (``os.replace``): a reader never sees
-    a half-written file.
+    is written to a temporary name and moved into place (:func:`radarode_lite._files.atomic_write`):
+    a reader never sees a half-written file.
 
     Parameters
     ----------
