@@ -71,18 +71,9 @@ from radarode_lite.conventions import (
     STATUSES,
     WINDOW_S,
 )
-# Internal names (underscored) are imported too: other modules and scripts reach them through ``data``.
-from radarode_lite.data.cache import _read_stamp, book_dataset, default_cache_dir, generator_fingerprint
-from radarode_lite.data.dataset import (
-    SegmentDataset,
-    _check_complete,
-    _load_array,
-    _read_json,
-    dataset_fingerprint,
-    list_recordings,
-    subject_split,
-)
-from radarode_lite.data.mmecg import _FOLDER_RE, load_mmecg_mat, parse_recording_name, recording_name, save_mmecg_mat
+from radarode_lite.data.cache import book_dataset, default_cache_dir, generator_fingerprint
+from radarode_lite.data.dataset import SegmentDataset, dataset_fingerprint, list_recordings, subject_split
+from radarode_lite.data.mmecg import load_mmecg_mat, parse_recording_name, recording_name, save_mmecg_mat
 from radarode_lite.data.synthetic import GENERATOR, SIZES, generate_dataset, write_segments
 from radarode_lite.data.targets import (
     Segments,
@@ -94,7 +85,14 @@ from radarode_lite.data.targets import (
     shape_target,
     window_targets,
 )
-from radarode_lite.noise import _check_abrupt, add_abrupt_noise, add_constant_noise, add_radar_noise  # noqa: F401
+from radarode_lite.noise import add_radar_noise
+
+# Internal names of the former single module, kept reachable through ``data`` for the modules
+# and scripts that use them, and the two noise functions ``data`` also offers.
+from radarode_lite.data.cache import _read_stamp  # noqa: F401
+from radarode_lite.data.dataset import _check_complete, _load_array, _read_json  # noqa: F401
+from radarode_lite.data.mmecg import _FOLDER_RE  # noqa: F401
+from radarode_lite.noise import _check_abrupt, add_abrupt_noise, add_constant_noise  # noqa: F401
 from radarode_lite.noise import cardiac_part as _cardiac_part  # noqa: F401
 
 __all__ = [

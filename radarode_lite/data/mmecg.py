@@ -17,7 +17,6 @@ import numpy as np
 
 from radarode_lite import _checks, _files
 from radarode_lite._checks import finite_array
-from radarode_lite._checks import real_number as _real
 from radarode_lite.conventions import STATUSES
 
 __all__ = ["recording_name", "parse_recording_name", "save_mmecg_mat", "load_mmecg_mat"]
