@@ -1,4 +1,4 @@
-"""Synthetic radar and ECG signals: the signal model of radarODE-MTL, and its noises.
+"""Synthetic radar and ECG signals: the signal model of radarODE-MTL (chapter 1; recordings: chapter 4).
 
 The chest of a person in front of a 77 GHz FMCW radar moves by breathing (millimetres)
 and by the mechanical activity of the heart (micrometres). The radar measures that
@@ -19,9 +19,14 @@ McSharry's dynamical model (McSharry et al., IEEE TBME 2003), in numpy and scipy
 - :func:`chest_displacement`, :func:`radar_phase`, :func:`radar_channels`: the radar side
   (chapter 1);
 - :func:`add_constant_noise`, :func:`add_abrupt_noise`: the two noise families of the paper's
-  robustness study (chapter 1; used in chapter 14);
+  robustness study (chapter 1; used in chapter 14), defined in :mod:`radarode_lite.noise` and
+  importable from here too;
 - :func:`make_subject`, :func:`simulate_recording`: MMECG-like subjects and recordings
   (chapter 4).
+
+The module is a little over 600 lines because the signal model is one piece: subjects, ECG,
+chest displacement and radar channels share their parameters and are read together in
+chapter 1.
 
 Every random function takes ``rng``: ``None`` (fresh entropy), an ``int`` seed or a
 :class:`numpy.random.Generator`. Times are in seconds, displacements in metres, phases in
@@ -36,19 +41,27 @@ from numbers import Integral
 import numpy as np
 from scipy import signal as sps
 
+from radarode_lite import _checks
 from radarode_lite._checks import finite_array
+from radarode_lite._checks import non_negative as _non_negative
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _finite
+from radarode_lite.conventions import FS, STATUSES, VIBRATION_BAND_HZ, WAVES
+from radarode_lite.noise import add_abrupt_noise, add_constant_noise
 
-#: Sampling rate of the radar phase and the reference ECG, as in MMECG (Hz).
-FS = 200.0
+__all__ = [
+    "FS", "CARRIER_HZ", "WAVELENGTH_M", "STATUSES", "VIBRATION_BAND_HZ", "ECGSYN_MORPHOLOGY", "WAVES",
+    "STATUS_RANGES", "DEFAULT_VIBRATION", "CHANNEL_SNR_DB", "Subject", "make_subject", "ECG", "rr_series",
+    "synthetic_ecg", "chest_displacement", "radar_phase", "radar_channels", "add_constant_noise",
+    "add_abrupt_noise", "Recording", "simulate_recording",
+]  # fmt: skip
+
+# FS (Hz, the rate of the radar phase and of the reference ECG, as in MMECG), STATUSES (the
+# MMECG physiological statuses), VIBRATION_BAND_HZ (band of the anchor vibration v1, searched
+# by ``timefreq.locate_anchors``) and WAVES come from :mod:`radarode_lite.conventions`.
 #: Carrier frequency of the FMCW radar (Hz) and its wavelength (m), about 3.89 mm.
 CARRIER_HZ = 77e9
 WAVELENGTH_M = 299_792_458 / CARRIER_HZ
-#: MMECG physiological statuses: normal breathing, irregular breathing, post-exercise, sleep.
-STATUSES = ("NB", "IB", "PE", "SP")
-#: Frequency band (Hz) of the anchor vibration v1; ``timefreq.locate_anchors`` searches it.
-VIBRATION_BAND_HZ = (20.0, 45.0)
 
 #: The wave parameters at 60 bpm of McSharry et al. (2003), Table 1, interleaved wave by
 #: wave as ``ode.DEFAULT_PARAMS``: ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``; amplitudes a,
@@ -60,7 +73,6 @@ ECGSYN_MORPHOLOGY = np.array(
      -7.5, 0.1, np.pi / 12,
      0.75, 0.4, np.pi / 2]
 )  # fmt: skip
-WAVES = ("P", "Q", "R", "S", "T")
 
 #: Ranges (uniform draws) of each status's physiology, used by :func:`make_subject`.
 #: ``hr``: heart rate (bpm); ``hrv``: beat-to-beat RR std (s); ``resp``: breathing rate (Hz);
@@ -147,7 +159,7 @@ def make_subject(subject_id, status="NB", rng=None) -> Subject:
         raise TypeError(f"subject_id must be a non-negative int, got {subject_id!r}")
     if status not in STATUS_RANGES:
         raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-    rng = _as_rng(rng)
+    rng = _checks.rng(rng)
     r = STATUS_RANGES[status]
     draw = lambda key: float(rng.uniform(*r[key]))  # noqa: E731
     hr, hrv, resp, amp, irr = draw("hr"), draw("hrv"), draw("resp"), draw("amp"), draw("irr")
@@ -225,7 +237,7 @@ def rr_series(duration_s, heart_rate_bpm=70.0, hrv_std_s=0.03, resp_rate_hz=0.25
     hrv_std_s = _non_negative(hrv_std_s, "hrv_std_s")
     resp_rate_hz = _positive(resp_rate_hz, "resp_rate_hz")
     rsa_s = _non_negative(rsa_s, "rsa_s")
-    rng = _as_rng(rng)
+    rng = _checks.rng(rng)
     rr_mean = 60.0 / heart_rate_bpm
     n = int(np.ceil(duration_s / max(rr_mean - rsa_s - 3 * hrv_std_s, 0.3))) + 2
     rho = 0.8
@@ -281,7 +293,7 @@ def synthetic_ecg(duration_s, fs=FS, heart_rate_bpm=70.0, hrv_std_s=0.03, resp_r
     if fs > _INTERNAL_FS:
         raise ValueError(f"fs must be at most {_INTERNAL_FS:.0f} Hz, got {fs}")
     morph = _morphology(morphology)
-    rng = _as_rng(rng)
+    rng = _checks.rng(rng)
     rr = rr_series(duration_s + _PRE_ROLL_S + 2.0, heart_rate_bpm, hrv_std_s, resp_rate_hz, rsa_s, rng)
     # R-wave times (theta = 0); the first lies a random fraction of a beat before the pre-roll.
     r_theta = np.concatenate([[0.0], np.cumsum(rr)]) - _PRE_ROLL_S - rng.uniform(0, rr[0])
@@ -394,42 +406,20 @@ def chest_displacement(ecg: ECG, duration_s, fs=FS, resp_rate_hz=0.25, resp_ampl
     resp_rate_hz = _positive(resp_rate_hz, "resp_rate_hz")
     resp_amplitude_m = _non_negative(resp_amplitude_m, "resp_amplitude_m")
     resp_irregularity = _non_negative(resp_irregularity, "resp_irregularity")
-    params = dict(DEFAULT_VIBRATION)
-    if vibration is not None:
-        if not isinstance(vibration, dict):
-            raise TypeError(f"vibration must be a dict or None, got {type(vibration).__name__}")
-        unknown = set(vibration) - set(DEFAULT_VIBRATION)
-        if unknown:
-            raise ValueError(f"vibration has unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_VIBRATION)}")
-        params.update(vibration)
-    for key, value in params.items():
-        _non_negative(value, f"vibration[{key!r}]")
-    for key in ("b1", "b2", "f1", "f2"):
-        _positive(params[key], f"vibration[{key!r}]")
-    rng = _as_rng(rng)
+    p = _vibration_params(vibration)
+    rng = _checks.rng(rng)
 
     n = int(round(duration_s * fs))
     t = np.arange(n) / fs
     resp = _breathing(t, resp_rate_hz, resp_amplitude_m, resp_irregularity, rng)
 
-    r, te = np.asarray(ecg.r_peaks, float), np.asarray(ecg.t_ends, float)
-    k = len(r)
-    p = params
-    t1 = r + np.clip(p["t1_jitter_s"] * rng.standard_normal(k), -0.01, 0.01)
-    t2 = te + p["t2_jitter_s"] * rng.standard_normal(k)
-    a1 = p["a1"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
-    a2 = p["a2"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
-    b1 = p["b1"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
-    b2 = p["b2"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
-    f1 = np.clip(p["f1"] + p["f_jitter_hz"] * rng.standard_normal(k), VIBRATION_BAND_HZ[0] + 1, VIBRATION_BAND_HZ[1] - 1)
-    f2 = np.clip(p["f2"] + p["f_jitter_hz"] * rng.standard_normal(k), 4.0, VIBRATION_BAND_HZ[0] - 1)
-    v1 = _bursts(t, fs, a1, b1, f1, t1)
-    v2 = _bursts(t, fs, a2, b2, f2, t2)
+    beats = _beat_vibrations(np.asarray(ecg.r_peaks, float), np.asarray(ecg.t_ends, float), p, rng)
+    v1 = _bursts(t, fs, beats["a1"], beats["b1"], beats["f1"], beats["T1"])
+    v2 = _bursts(t, fs, beats["a2"], beats["b2"], beats["f2"], beats["T2"])
     x = resp + v1 + v2
     if not return_components:
         return x
-    comps = dict(t=t, resp=resp, v1=v1, v2=v2, T1=t1, T2=t2, a1=a1, a2=a2, b1=b1, b2=b2, f1=f1, f2=f2)
-    return x, comps
+    return x, dict(t=t, resp=resp, v1=v1, v2=v2, **beats)
 
 
 def radar_phase(x_m, wavelength_m=WAVELENGTH_M):
@@ -480,11 +470,8 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     if x.ndim != 1:
         raise ValueError(f"displacement_m must be 1-D (N,), got shape {x.shape}")
     fs = _positive(fs, "fs")
-    if isinstance(n_channels, bool) or not isinstance(n_channels, Integral):
-        raise TypeError(f"n_channels must be an int, got {n_channels!r}")
-    if n_channels < 1:
-        raise ValueError(f"n_channels must be >= 1, got {n_channels}")
-    rng = _as_rng(rng)
+    n_channels = _checks.integer(n_channels, "n_channels", low=1)
+    rng = _checks.rng(rng)
     if len(x) > 27 and fs > 8.0:
         sos = sps.butter(4, 4.0, btype="low", fs=fs, output="sos")
         slow = sps.sosfiltfilt(sos, x)
@@ -509,94 +496,6 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     if return_params:
         return phase, dict(g_resp=g_resp, g_card=g_card, delay=delay, phase0=phase0, snr_db=snr_db)
     return phase
-
-
-# ---------------------------------------------------------------------------------------
-# Noise
-# ---------------------------------------------------------------------------------------
-
-
-def add_constant_noise(x, snr_db, rng=None, axis=-1):
-    """Add white Gaussian noise at ``snr_db`` over the whole signal: the paper's constant noise (chapter 1).
-
-    Constant noise stands for what lowers the SNR all the time: a radar pointed off the
-    chest, a long distance, thermal noise (Zhang et al., 2025, Table III: 6 to -3 dB).
-    The signal power is its variance along ``axis`` (per channel for 2-D input; the mean, a
-    static phase, carries no information), and the noise drawn is rescaled so that its
-    power is exactly ``P_signal / 10^(snr_db / 10)``.
-
-    Parameters
-    ----------
-    x : (N,) or (..., N) array, finite, not constant along ``axis``.
-    snr_db : dB, finite.
-    rng : None, int seed or numpy Generator.
-    axis : time axis (default last; use ``axis=0`` for MMECG's samples x channels).
-
-    Returns
-    -------
-    A new array, x + noise.
-    """
-    x = finite_array(x, "x")
-    snr_db = _finite(snr_db, "snr_db")
-    axis = _axis(axis, x)
-    rng = _as_rng(rng)
-    p_signal = np.var(x, axis=axis, keepdims=True)
-    if np.any(p_signal <= 0):
-        raise ValueError("x must not be constant along the time axis: its power (variance) is 0, so SNR is undefined")
-    noise = _unit_power_noise(x.shape, axis, rng)
-    return x + noise * np.sqrt(p_signal / 10 ** (snr_db / 10))
-
-
-def add_abrupt_noise(x, fs, duration_s, snr_db, rng=None, start_s=None, axis=-1):
-    """Add one burst of white Gaussian noise: the paper's abrupt noise, body movement (chapter 1).
-
-    A random body movement ruins the cardiac features for a while (Zhang et al., 2025,
-    Table V: bursts of 1-3 s at 0 dB, mild, or -9 dB, extensive movement). The burst lasts
-    ``round(duration_s * fs)`` samples starting at ``start_s`` (uniformly random inside the
-    signal when None); within it the noise power is exactly the signal's power (variance
-    over the whole signal along ``axis``, per channel) divided by ``10^(snr_db / 10)``.
-    All channels share the burst's position. Outside the burst ``x`` is unchanged.
-
-    Parameters
-    ----------
-    x : (N,) or (..., N) array, finite, not constant along ``axis``.
-    fs : Hz, > 0.
-    duration_s : s, > 0 and at most the signal's duration.
-    snr_db : dB, finite.
-    rng : None, int seed or numpy Generator.
-    start_s : s, burst start, >= 0 with the burst inside the signal; None draws it.
-    axis : time axis (default last; use ``axis=0`` for MMECG's samples x channels).
-
-    Returns
-    -------
-    A new array, x with the burst added.
-    """
-    x = finite_array(x, "x")
-    fs = _positive(fs, "fs")
-    duration_s = _positive(duration_s, "duration_s")
-    snr_db = _finite(snr_db, "snr_db")
-    axis = _axis(axis, x)
-    rng = _as_rng(rng)
-    n = x.shape[axis]
-    n_burst = int(round(duration_s * fs))
-    if n_burst > n:
-        raise ValueError(f"duration_s ({duration_s} s) is longer than the signal ({n / fs} s)")
-    n_burst = max(n_burst, 1)
-    if start_s is None:
-        start = int(rng.integers(0, n - n_burst + 1))
-    else:
-        start_s = _finite(start_s, "start_s")
-        start = int(round(start_s * fs))
-        if start_s < 0 or start + n_burst > n:
-            raise ValueError(f"start_s must be >= 0 with the burst inside the signal, got {start_s} s")
-    p_signal = np.var(x, axis=axis, keepdims=True)
-    if np.any(p_signal <= 0):
-        raise ValueError("x must not be constant along the time axis: its power (variance) is 0, so SNR is undefined")
-    xm = np.moveaxis(x, axis, -1).copy()
-    shape = xm.shape[:-1] + (n_burst,)
-    noise = _unit_power_noise(shape, -1, rng) * np.sqrt(np.moveaxis(p_signal, axis, -1) / 10 ** (snr_db / 10))
-    xm[..., start : start + n_burst] += noise
-    return np.moveaxis(xm, -1, axis)
 
 
 # ---------------------------------------------------------------------------------------
@@ -639,7 +538,7 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
         raise TypeError(f"subject must be a Subject (from make_subject), got {type(subject).__name__}")
     if subject.status not in STATUS_RANGES:
         raise ValueError(f"subject.status must be one of {STATUSES}, got {subject.status!r}")
-    rng = _as_rng(rng)
+    rng = _checks.rng(rng)
     ecg = synthetic_ecg(duration_s, fs, subject.heart_rate_bpm, subject.hrv_std_s, subject.resp_rate_hz,
                         subject.rsa_s, subject.morphology, rng)  # fmt: skip
     x = chest_displacement(ecg, duration_s, fs, subject.resp_rate_hz, subject.resp_amplitude_m,
@@ -652,6 +551,37 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
 # ---------------------------------------------------------------------------------------
 # Internal functions
 # ---------------------------------------------------------------------------------------
+
+
+def _vibration_params(vibration) -> dict:
+    """:data:`DEFAULT_VIBRATION` updated with ``vibration`` (None or a dict of its keys), checked."""
+    params = dict(DEFAULT_VIBRATION)
+    if vibration is not None:
+        if not isinstance(vibration, dict):
+            raise TypeError(f"vibration must be a dict or None, got {type(vibration).__name__}")
+        unknown = set(vibration) - set(DEFAULT_VIBRATION)
+        if unknown:
+            raise ValueError(f"vibration has unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_VIBRATION)}")
+        params.update(vibration)
+    for key, value in params.items():
+        _non_negative(value, f"vibration[{key!r}]")
+    for key in ("b1", "b2", "f1", "f2"):
+        _positive(params[key], f"vibration[{key!r}]")
+    return params
+
+
+def _beat_vibrations(r, te, p, rng) -> dict:
+    """Per-beat ``T1, T2, a1, a2, b1, b2, f1, f2`` drawn around the centres ``p`` (in this order from ``rng``)."""
+    k = len(r)
+    t1 = r + np.clip(p["t1_jitter_s"] * rng.standard_normal(k), -0.01, 0.01)
+    t2 = te + p["t2_jitter_s"] * rng.standard_normal(k)
+    a1 = p["a1"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
+    a2 = p["a2"] * np.clip(1 + p["a_jitter"] * rng.standard_normal(k), 0.2, None)
+    b1 = p["b1"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
+    b2 = p["b2"] * np.clip(1 + p["b_jitter"] * rng.standard_normal(k), 0.3, None)
+    f1 = np.clip(p["f1"] + p["f_jitter_hz"] * rng.standard_normal(k), VIBRATION_BAND_HZ[0] + 1, VIBRATION_BAND_HZ[1] - 1)
+    f2 = np.clip(p["f2"] + p["f_jitter_hz"] * rng.standard_normal(k), 4.0, VIBRATION_BAND_HZ[0] - 1)
+    return dict(T1=t1, T2=t2, a1=a1, a2=a2, b1=b1, b2=b2, f1=f1, f2=f2)
 
 
 def _breathing(t, rate_hz, amplitude_m, irregularity, rng):
@@ -689,39 +619,6 @@ def _bursts(t, fs, a, b, f, centre):
         tt = t[lo:hi]
         out[lo:hi] += ak * np.cos(2 * np.pi * fk * tt) * np.exp(-((tt - tk) ** 2) / bk**2)
     return out
-
-
-def _unit_power_noise(shape, axis, rng):
-    """White Gaussian noise with mean-square exactly 1 along ``axis`` (zero mean)."""
-    w = rng.standard_normal(shape)
-    w = w - w.mean(axis=axis, keepdims=True) if w.shape[axis] > 1 else w
-    p = np.mean(w**2, axis=axis, keepdims=True)
-    return w / np.sqrt(np.where(p > 0, p, 1.0))
-
-
-def _as_rng(rng):
-    if rng is None or (isinstance(rng, Integral) and not isinstance(rng, bool)):
-        if rng is not None and rng < 0:
-            raise ValueError(f"rng seed must be non-negative, got {rng}")
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
-
-
-def _non_negative(value, name):
-    value = _finite(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
-
-
-def _axis(axis, x):
-    if isinstance(axis, bool) or not isinstance(axis, Integral):
-        raise TypeError(f"axis must be an int, got {axis!r}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis {axis} is out of range for an array with {x.ndim} dimension(s)")
-    return axis % x.ndim
 
 
 def _morphology(morphology):
