@@ -65,7 +65,8 @@ def test_on_colab_a_missing_file_is_downloaded_from_the_release(tmp_path, monkey
 
 
 def test_paper_table_loaders_default_to_the_book_files():
-    from radarode_lite import robustness, tables
+    from radarode_lite.studies import robustness
+    from radarode_lite.studies import table2 as tables
 
     paper = bookdata.book_file("paper")
     assert tables.read_paper_table2() == tables.read_paper_table2(paper / "table2_optimisers.csv")

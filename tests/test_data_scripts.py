@@ -50,7 +50,7 @@ def test_every_tool_answers_help_without_importing_torch(tool):
 
 def test_written_out_choices_are_the_packages():
     from radarode_lite import data, timefreq, train
-    from radarode_lite.mtl import digits
+    from radarode_lite.studies import digits
 
     presets = tuple(sorted(timefreq.PRESETS))
     cli = _script("train")

@@ -1,4 +1,4 @@
-"""Tests of radarode_lite.mtl.digits (the damaged-digits multi-task problem) and its grid script."""
+"""Tests of radarode_lite.studies.digits (the damaged-digits multi-task problem) and its grid script."""
 
 import importlib.util
 import json
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from radarode_lite import results
-from radarode_lite.mtl import digits as D
+from radarode_lite.studies import digits as D
+from radarode_lite.studies import results
 
 ROOT = Path(__file__).resolve().parents[1]
 

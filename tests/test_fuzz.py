@@ -16,7 +16,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from radarode_lite import data, metrics, reconstruct, results, train
+from radarode_lite import data, metrics, reconstruct, train
+from radarode_lite.studies import results
 from radarode_lite.models import RadarODEMTL
 
 FUZZ = settings(max_examples=25, deadline=datetime.timedelta(seconds=2), derandomize=True, database=None,

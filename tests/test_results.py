@@ -1,4 +1,4 @@
-"""Results files and their metadata (radarode_lite.results) and the experiment grid runner."""
+"""Results files and their metadata (radarode_lite.studies.results) and the experiment grid runner."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from radarode_lite import results
+from radarode_lite.studies import results
 
 REPO = Path(__file__).resolve().parents[1]
 

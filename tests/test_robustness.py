@@ -1,4 +1,5 @@
-"""Tests of radarode_lite.robustness and data_scripts/run_noise.py (chapter 14: Tables III and V)."""
+"""Tests of the noise study (radarode_lite.studies: noise_conditions, frameworks, robustness) and
+data_scripts/run_noise.py (chapter 14: Tables III and V)."""
 
 import importlib.util
 import json
@@ -12,7 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from radarode_lite import data, results, robustness as R
+from radarode_lite import data
+from radarode_lite.studies import frameworks as FW
+from radarode_lite.studies import noise_conditions as NC
+from radarode_lite.studies import results
+from radarode_lite.studies import robustness as R
 
 REPO = Path(__file__).resolve().parents[1]
 FS = data.FS
@@ -29,21 +34,21 @@ def tiny(tmp_path_factory):
 
 
 def _cardiac(x):
-    return R._cardiac_part(x, FS)
+    return NC._cardiac_part(x, FS)
 
 
 # --------------------------------------------------------------------------- conditions
 
 
 def test_parse_condition_canonical_names_and_defaults():
-    assert R.parse_condition("clean")["family"] == "clean"
-    c = R.parse_condition(" SNR:-3.0 ")
+    assert NC.parse_condition("clean")["family"] == "clean"
+    c = NC.parse_condition(" SNR:-3.0 ")
     assert (c["name"], c["family"], c["snr_db"]) == ("snr:-3", "constant", -3.0)
-    a = R.parse_condition("abrupt:-9:2")
-    assert a["fraction"] == R.ABRUPT_FRACTION and a["duration_s"] == 2.0 and a["name"] == "abrupt:-9:2:0.2"
-    assert R.parse_condition(a) == a  # a parsed condition parses to itself
-    assert R.condition_tag("abrupt:-9:3:1") == "abrupt_-9_3_1"
-    assert len(set(R.GRID_CONDITIONS)) == 13 and R.GRID_CONDITIONS[0] == "clean"
+    a = NC.parse_condition("abrupt:-9:2")
+    assert a["fraction"] == NC.ABRUPT_FRACTION and a["duration_s"] == 2.0 and a["name"] == "abrupt:-9:2:0.2"
+    assert NC.parse_condition(a) == a  # a parsed condition parses to itself
+    assert NC.condition_tag("abrupt:-9:3:1") == "abrupt_-9_3_1"
+    assert len(set(NC.GRID_CONDITIONS)) == 13 and NC.GRID_CONDITIONS[0] == "clean"
 
 
 @pytest.mark.parametrize("bad, error", [("loud", ValueError), ("snr:x", ValueError), ("snr:nan", ValueError),
@@ -51,7 +56,7 @@ def test_parse_condition_canonical_names_and_defaults():
                                          ("abrupt:-9:0", ValueError), (3, TypeError), ({"snr_db": 3}, ValueError)])
 def test_parse_condition_rejects_bad_names(bad, error):
     with pytest.raises(error):
-        R.parse_condition(bad)
+        NC.parse_condition(bad)
 
 
 # --------------------------------------------------------------------------- noisy test sets
@@ -59,7 +64,7 @@ def test_parse_condition_rejects_bad_names(bad, error):
 
 def test_clean_test_set_reproduces_the_stored_inputs(tiny):
     test = tiny["test"]
-    ts = R.noisy_test_set(test, "clean")
+    ts = NC.noisy_test_set(test, "clean")
     stored = np.stack([test[i]["sst"].numpy() for i in range(len(test))])
     assert ts.sst.shape == stored.shape and np.array_equal(ts.sst, stored)
     assert np.allclose(ts.ecg, np.stack([test[i]["ecg"].numpy() for i in range(len(test))]), atol=1e-6)
@@ -68,45 +73,45 @@ def test_clean_test_set_reproduces_the_stored_inputs(tiny):
 
 def test_constant_noise_has_its_nominal_snr_and_lower_snr_is_worse(tiny):
     test = tiny["test"]
-    clean = R.noisy_test_set(test, "clean")
+    clean = NC.noisy_test_set(test, "clean")
     rcg = data.load_mmecg_mat(Path(test.root) / test.records[0]["mat"])["RCG"]
     p_card = np.var(_cardiac(np.asarray(rcg, dtype=float).T[::7][:8]), axis=-1)  # the lite channels 0, 7, ..., 49
     measured = []
     for snr in (6, 0, -3, -9):
-        noise = R.noisy_test_set(test, f"snr:{snr}").radar - clean.radar
+        noise = NC.noisy_test_set(test, f"snr:{snr}").radar - clean.radar
         snr_est = 10 * np.log10(p_card / np.var(noise[0], axis=-1))  # per channel, over one 4-s window
         assert np.all(np.abs(snr_est - snr) < 1.0), (snr, snr_est)
         measured.append(float(np.mean(snr_est)))
     assert all(a > b for a, b in zip(measured, measured[1:]))
     # the network input moves further from the clean one as the noise grows
-    distances = [np.abs(R.noisy_test_set(test, f"snr:{s}").sst - clean.sst).mean() for s in (6, -9)]
+    distances = [np.abs(NC.noisy_test_set(test, f"snr:{s}").sst - clean.sst).mean() for s in (6, -9)]
     assert distances[1] > distances[0] > 0
 
 
 def test_abrupt_noise_is_one_burst_inside_each_segment(tiny):
     test = tiny["test"]
-    clean = R.noisy_test_set(test, "clean")
-    noisy = R.noisy_test_set(test, "abrupt:-9:2:1")
+    clean = NC.noisy_test_set(test, "clean")
+    noisy = NC.noisy_test_set(test, "abrupt:-9:2:1")
     assert all(b is not None for b in noisy.bursts)
     for k, burst in enumerate(noisy.bursts):
         changed = np.flatnonzero(np.any(noisy.radar[k] != clean.radar[k], axis=0))
         assert changed.size == int(round(2.0 * FS))  # exactly the burst's samples
         assert abs(changed[0] / FS - burst["start_s"]) <= 1 / FS and 0 <= burst["start_s"] <= 2.0
     # the same noise, whatever segments are asked for (each segment has its own stream)
-    one = R.noisy_test_set(test, "abrupt:-9:2:1", segments=[2])
+    one = NC.noisy_test_set(test, "abrupt:-9:2:1", segments=[2])
     assert np.array_equal(one.radar[0], noisy.radar[2]) and one.bursts[0] == noisy.bursts[2]
     # a lower SNR and a longer burst both add more noise energy
-    energy = {c: np.sum((R.noisy_test_set(test, c).radar - clean.radar) ** 2)
+    energy = {c: np.sum((NC.noisy_test_set(test, c).radar - clean.radar) ** 2)
               for c in ("abrupt:0:1:1", "abrupt:-9:1:1", "abrupt:-9:3:1")}  # fmt: skip
     assert energy["abrupt:0:1:1"] < energy["abrupt:-9:1:1"] < energy["abrupt:-9:3:1"]
-    half = R.noisy_test_set(test, "abrupt:-9:2:0.5")  # round(0.5 * 3) = 2 of 3 segments
+    half = NC.noisy_test_set(test, "abrupt:-9:2:0.5")  # round(0.5 * 3) = 2 of 3 segments
     assert sum(b is not None for b in half.bursts) == 2
 
 
 def test_noise_is_deterministic_for_a_seed(tiny):
-    a = R.noisy_test_set(tiny["test"], "snr:0", seed=4)
-    b = R.noisy_test_set(tiny["test"], "snr:0", seed=4)
-    c = R.noisy_test_set(tiny["test"], "snr:0", seed=5)
+    a = NC.noisy_test_set(tiny["test"], "snr:0", seed=4)
+    b = NC.noisy_test_set(tiny["test"], "snr:0", seed=4)
+    c = NC.noisy_test_set(tiny["test"], "snr:0", seed=5)
     assert np.array_equal(a.sst, b.sst) and not np.array_equal(a.radar, c.radar)
 
 
@@ -114,60 +119,60 @@ def test_noise_is_deterministic_for_a_seed(tiny):
 
 
 def test_direct_regression_shapes_and_training(one_thread, tiny):
-    model = R.DirectRegression("lite", seed=0)
+    model = FW.DirectRegression("lite", seed=0)
     x = torch.rand(3, 8, 32, 120)
     assert model(x).shape == (3, 800) and model.encode(x).shape == (3, 64, 30)
     counts = model.count_parameters()
     assert counts["total"] == counts["shared"] + counts["decoder"] > 0
-    items = R.in_memory(tiny["train"]) * 2  # 6 segments
-    first = R.train_direct(model, items, epochs=1, batch_size=3, lr=3e-3, seed=1)
-    more = R.train_direct(model, items, epochs=6, batch_size=3, lr=3e-3, seed=1)
+    items = FW.in_memory(tiny["train"]) * 2  # 6 segments
+    first = FW.train_direct(model, items, epochs=1, batch_size=3, lr=3e-3, seed=1)
+    more = FW.train_direct(model, items, epochs=6, batch_size=3, lr=3e-3, seed=1)
     assert more["train_loss"][-1] < 0.5 * first["train_loss"][0]  # it learns the reference ECG
-    again = R.DirectRegression("lite", seed=0)
-    assert R.train_direct(again, items, epochs=1, batch_size=3, lr=3e-3, seed=1)["train_loss"] == first["train_loss"]
-    out = R.predict_direct(model, np.stack([it["sst"].numpy() for it in items]))
+    again = FW.DirectRegression("lite", seed=0)
+    assert FW.train_direct(again, items, epochs=1, batch_size=3, lr=3e-3, seed=1)["train_loss"] == first["train_loss"]
+    out = FW.predict_direct(model, np.stack([it["sst"].numpy() for it in items]))
     assert out.shape == (6, 800) and np.all(np.isfinite(out))
 
 
 def test_models_round_trip_through_a_file(one_thread, tmp_path):
     x = torch.rand(2, 8, 32, 120)
-    for fw in R.FRAMEWORKS:
-        model = R.build_model(fw, seed=2).eval()
-        path = R.save_model(tmp_path / f"{fw}.pt", fw, model, {"seed": 2})
-        loaded, config = R.load_model(path)
+    for fw in FW.FRAMEWORKS:
+        model = FW.build_model(fw, seed=2).eval()
+        path = FW.save_model(tmp_path / f"{fw}.pt", fw, model, {"seed": 2})
+        loaded, config = FW.load_model(path)
         with torch.no_grad():
             a, b = model(x), loaded(x)
         a, b = (a, b) if fw == "mmecg" else (a["shape"], b["shape"])
         assert config == {"seed": 2} and torch.equal(a, b)
     with pytest.raises(ValueError, match="does not match"):
-        R.save_model(tmp_path / "x.pt", "mmecg", R.build_model("radarode"))
+        FW.save_model(tmp_path / "x.pt", "mmecg", FW.build_model("radarode"))
     damaged = tmp_path / "damaged.pt"
     damaged.write_bytes((tmp_path / "mmecg.pt").read_bytes()[:2000])
     with pytest.raises(ValueError, match=r"damaged\.pt' is not a readable model file"):
-        R.load_model(damaged)
+        FW.load_model(damaged)
     damaged.write_bytes(b"\x80\x02not a pickle at all")
     with pytest.raises(ValueError, match="not a readable model file"):
-        R.load_model(damaged)
+        FW.load_model(damaged)
     state = torch.load(tmp_path / "mmecg.pt", weights_only=True)
     state["framework"] = "radarode"  # weights of another network
     torch.save(state, damaged)
     with pytest.raises(ValueError, match="do not fit its network"):
-        R.load_model(damaged)
+        FW.load_model(damaged)
 
 
 def test_reconstructions_have_one_row_per_segment(one_thread, tiny):
-    ts = R.noisy_test_set(tiny["test"], "clean")
-    for fw in R.FRAMEWORKS:
-        out = R.reconstruct_ecg(fw, R.build_model(fw, seed=0), ts)
+    ts = NC.noisy_test_set(tiny["test"], "clean")
+    for fw in FW.FRAMEWORKS:
+        out = FW.reconstruct_ecg(fw, FW.build_model(fw, seed=0), ts)
         assert out.shape == (len(ts), 800) and np.all(np.isfinite(out))
-    pred = R.predict_outputs(R.build_model("radarode_mtl", seed=0), ts)
+    pred = FW.predict_outputs(FW.build_model("radarode_mtl", seed=0), ts)
     assert pred["shape"].shape == (len(ts), 200) and pred["anchor"].shape == (len(ts), 800)
     # the single-cycle beats sit on the anchors they are given; no anchor, no beat
     anchors = [np.array([0.5, 1.3, 2.1, 2.9, 3.7])] + [np.zeros(0)] * (len(ts) - 1)
-    out = R.reconstruct_single_cycle(R.build_model("radarode", seed=0), ts, anchors=anchors)
+    out = FW.reconstruct_single_cycle(FW.build_model("radarode", seed=0), ts, anchors=anchors)
     assert np.all(out[1:] == 0.0)
     with pytest.raises(ValueError, match="one array per segment"):
-        R.reconstruct_single_cycle(R.build_model("radarode"), ts, anchors=anchors[:1])
+        FW.reconstruct_single_cycle(FW.build_model("radarode"), ts, anchors=anchors[:1])
 
 
 # --------------------------------------------------------------------------- scores
@@ -180,7 +185,7 @@ def _spiky(r_peaks_s, n=800):
 
 def test_ecg_metrics_of_perfect_shifted_and_flat_reconstructions():
     peaks = [np.array([0.4, 1.2, 2.0, 2.8, 3.6]), np.array([0.3, 1.1, 1.95, 2.75, 3.5])]
-    ref = R.ecg_reference(np.stack([_spiky(p) for p in peaks]))
+    ref = NC.ecg_reference(np.stack([_spiky(p) for p in peaks]))
     perfect = R.ecg_metrics(ref, ref, peaks)
     assert perfect["rmse"] == 0 and math.isclose(perfect["pcc_pct"], 100.0)
     assert perfect["mdr_pct"] == 0 and perfect["peak_error_ms"] < 5.0 and perfect["n_beats"] == 10
@@ -241,25 +246,25 @@ def test_aggregate_means_and_half_ranges():
 
 def test_bad_inputs_raise(tiny):
     with pytest.raises(TypeError, match="SegmentDataset"):
-        R.noisy_test_set([1, 2], "clean")
+        NC.noisy_test_set([1, 2], "clean")
     with pytest.raises(ValueError, match="out of range"):
-        R.noisy_test_set(tiny["test"], "clean", segments=[99])
+        NC.noisy_test_set(tiny["test"], "clean", segments=[99])
     with pytest.raises(ValueError, match="without variation"):
-        R.ecg_reference(np.ones((2, 800)))
+        NC.ecg_reference(np.ones((2, 800)))
     with pytest.raises(ValueError, match="shape"):
-        R.DirectRegression("lite")(torch.rand(2, 8, 32, 100))
+        FW.DirectRegression("lite")(torch.rand(2, 8, 32, 100))
     with pytest.raises(ValueError, match="framework"):
-        R.train_framework("mmecg2", R.in_memory(tiny["train"]))
+        FW.train_framework("mmecg2", FW.in_memory(tiny["train"]))
     with pytest.raises(TypeError, match="DirectRegression"):
-        R.train_direct(R.build_model("radarode"), R.in_memory(tiny["train"]))
+        FW.train_direct(FW.build_model("radarode"), FW.in_memory(tiny["train"]))
     with pytest.raises(ValueError, match="epochs"):
-        R.train_direct(R.DirectRegression(), R.in_memory(tiny["train"]), epochs=0)
+        FW.train_direct(FW.DirectRegression(), FW.in_memory(tiny["train"]), epochs=0)
     with pytest.raises(ValueError, match="lacks the columns"):
         R.delta_m_pct({"rmse": 1.0}, {"rmse": 1.0})
     with pytest.raises(ValueError, match="one shape"):
         R.ecg_metrics(np.zeros((2, 800)), np.zeros((2, 700)), [np.zeros(0)] * 2)
     with pytest.raises(TypeError, match="TestSet"):
-        R.reconstruct_ecg("mmecg", R.DirectRegression(), np.zeros((1, 8, 32, 120)))
+        FW.reconstruct_ecg("mmecg", FW.DirectRegression(), np.zeros((1, 8, 32, 120)))
     with pytest.raises(TypeError, match="list of results"):
         R.aggregate({"a": 1})
     with pytest.raises(FileNotFoundError):
@@ -279,7 +284,7 @@ def test_smoke_grid_runs_and_its_files_are_results(tmp_path, monkeypatch, capsys
     records = results.load_results(tmp_path / "noise")
     assert len(records) == 6
     assert {(r["config"]["framework"], r["config"]["condition"]["name"]) for r in records} == {
-        (fw, c) for fw in R.FRAMEWORKS for c in ("clean", "abrupt:-9:1:1")}
+        (fw, c) for fw in FW.FRAMEWORKS for c in ("clean", "abrupt:-9:1:1")}
     for r in records:
         assert set(R.METRIC_COLUMNS) <= set(r["metrics"])
         assert r["command"].startswith("python data_scripts/run_noise.py")
@@ -287,7 +292,7 @@ def test_smoke_grid_runs_and_its_files_are_results(tmp_path, monkeypatch, capsys
         if r["config"]["condition"]["name"] == "clean" and r["metrics"]["delta_m_pct"] is not None:
             assert r["metrics"]["delta_m_pct"] == 0.0
     stored_models = sorted(p.name for p in (tmp_path / "noise" / "models").iterdir())
-    assert stored_models == sorted(f"{fw}_seed0.pt" for fw in R.FRAMEWORKS)
+    assert stored_models == sorted(f"{fw}_seed0.pt" for fw in FW.FRAMEWORKS)
     # resumable: the stored runs are listed as done; bad arguments give exit status 2 (in-process, no new interpreter)
     runner = _run_noise_module()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):

@@ -1,4 +1,4 @@
-"""Tests of radarode_lite.tables: summaries over seeds and the book's Table II (chapter 12)."""
+"""Tests of radarode_lite.studies.table2: summaries over seeds and the book's Table II (chapter 12)."""
 
 import importlib.util
 import math
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from radarode_lite import tables
+from radarode_lite.studies import table2 as tables
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = {"rmse_norm": 0.1, "pcc_pct": 80.0, "ppi_error_ms": 10.0, "timing_error_ms": 10.0, "mdr_pct": 5.0}

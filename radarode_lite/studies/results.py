@@ -1,5 +1,8 @@
 """Stored experiment results: one JSON file per run, with the metadata that made it (chapters 12-15).
 
+A study module (:mod:`radarode_lite.studies`): the experiment scripts and the results chapters
+12, 14 and 15 write and read these files; the pipeline does not import it.
+
 Every number a results chapter shows comes from a file written by :func:`save_result` and read
 back by :func:`load_result` or :func:`load_results`. A results file holds the run's numbers
 *and* how to make them again:
@@ -68,7 +71,7 @@ REQUIRED_KEYS = {
 
 _COMMIT = re.compile(r"^([0-9a-f]{40}|unknown)$")
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def git_commit(repo=None) -> str:

@@ -1,7 +1,10 @@
-r"""Tables of stored runs: mean and spread over seeds, and the book's Table II (chapter 12).
+r"""Table II of the book from stored runs: mean and spread over seeds, :math:`\Delta_m` (chapter 12).
+
+A study module (:mod:`radarode_lite.studies`): it reads results files and imports the pipeline's
+conventions and metrics; the pipeline does not import it.
 
 The experiment grids (``data_scripts/run_experiments.py``) store one results file per run,
-named ``<configuration>_seed<k>.json`` (:mod:`radarode_lite.results`). This module turns a list
+named ``<configuration>_seed<k>.json`` (:mod:`radarode_lite.studies.results`). This module turns a list
 of such records into tables:
 
 - :func:`configuration`: the configuration a run belongs to (its name without the seed);
@@ -34,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radarode_lite import metrics
+from radarode_lite import _checks, conventions, metrics
 from radarode_lite.bookdata import book_file
 
 __all__ = [
@@ -61,21 +64,17 @@ __all__ = [
     "read_paper_table2",
 ]
 
-#: Metrics of each task in Table II (the keys of :func:`radarode_lite.train.evaluate`); the
-#: grouping of :math:`\Delta_m`.
-TABLE2_TASKS = {
-    "shape": ("rmse_norm", "pcc_pct"),
-    "ppi": ("ppi_error_ms",),
-    "anchor": ("timing_error_ms", "mdr_pct"),
-}
+#: Metrics of each task in Table II (:data:`radarode_lite.conventions.TASK_METRICS`, the keys of
+#: :func:`radarode_lite.train.evaluate`) in the table's task order; the grouping of :math:`\Delta_m`.
+TABLE2_TASKS = {task: conventions.TASK_METRICS[task] for task in ("shape", "ppi", "anchor")}
 
 #: The metric columns of Table II, in the paper's order.
-TABLE2_COLUMNS = ("rmse_norm", "pcc_pct", "ppi_error_ms", "timing_error_ms", "mdr_pct")
+TABLE2_COLUMNS = tuple(k for keys in TABLE2_TASKS.values() for k in keys)
 
-#: Whether a larger value of a column is better.
-HIGHER_IS_BETTER = {"rmse_norm": False, "pcc_pct": True, "ppi_error_ms": False, "timing_error_ms": False,
-                    "mdr_pct": False, "delta_m_pct": True, "delta_m_shape_pct": True, "delta_m_ppi_pct": True,
-                    "delta_m_anchor_pct": True}  # fmt: skip
+#: Whether a larger value of a column is better: the pipeline's metrics
+#: (:data:`radarode_lite.conventions.HIGHER_IS_BETTER`) and the :math:`\Delta_m` columns.
+HIGHER_IS_BETTER = {**conventions.HIGHER_IS_BETTER, "delta_m_pct": True,
+                    **{f"delta_m_{task}_pct": True for task in TABLE2_TASKS}}  # fmt: skip
 
 #: Configuration name of the single-task baseline row.
 BASELINE = "single_task"
@@ -149,7 +148,7 @@ def summarise_runs(records, keys) -> dict:
     Parameters
     ----------
     records : sequence of results records (dicts with ``"run"`` or ``"path"``, ``"seed"`` and
-        ``"metrics"``), e.g. from :func:`radarode_lite.results.load_results`.
+        ``"metrics"``), e.g. from :func:`radarode_lite.studies.results.load_results`.
     keys : sequence of metric names looked up in ``record["metrics"]``; a missing or
         ``None`` value counts as NaN.
 
@@ -337,8 +336,7 @@ def format_mean_std(row, key: str, digits: int = 2) -> str:
         raise TypeError("row must be a row of table2() or a value of summarise_runs()")
     if key not in row["mean"]:
         raise ValueError(f"row has no column {key!r}; it has {sorted(row['mean'])}")
-    if isinstance(digits, bool) or not isinstance(digits, Integral) or digits < 0:
-        raise ValueError(f"digits must be an int >= 0, got {digits!r}")
+    digits = _checks.non_negative_int(digits, "digits")
     n, mean, std = row["n"][key], row["mean"][key], row["std"][key]
     if n == 0:
         return "-"

@@ -1,0 +1,418 @@
+"""Noise conditions of the robustness study and the noisy test sets they make (chapter 14).
+
+A study module (:mod:`radarode_lite.studies`): it imports the pipeline (data, signals,
+time-frequency transform) and is not imported by it. Zhang et al. (IEEE TIM 2025, Section V)
+test three radar-to-ECG frameworks under two families of noise added to the radar signal:
+
+- **constant noise**: white Gaussian noise over the whole recording at a given SNR (Table III:
+  6, 3, 0, -1, -2, -3 dB): a radar pointed off the chest, a long distance, thermal noise;
+- **abrupt noise**: one burst of white noise of 1, 2 or 3 s in a segment (Table V: 0 dB for a
+  mild, -9 dB for an extensive body movement).
+
+This module names the conditions (:func:`parse_condition`), makes noisy copies of held-out
+recordings (:func:`noisy_test_set`, a :class:`TestSet`) and defines the 4-s ECG every framework
+is scored against (:func:`ecg_reference`). The frameworks are in
+:mod:`radarode_lite.studies.frameworks`, their scores and the paper's tables in
+:mod:`radarode_lite.studies.robustness`.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from radarode_lite import _checks, data, signals, timefreq
+from radarode_lite.conventions import CARDIAC_HIGHPASS_HZ, FS, WINDOW_S
+
+__all__ = [
+    "CONSTANT_CONDITIONS",
+    "ABRUPT_CONDITIONS",
+    "GRID_CONDITIONS",
+    "ABRUPT_FRACTION",
+    "parse_condition",
+    "condition_tag",
+    "ecg_reference",
+    "TestSet",
+    "noisy_test_set",
+]
+
+#: Constant-noise conditions of Table III (SNR in dB).
+CONSTANT_CONDITIONS = ("snr:6", "snr:3", "snr:0", "snr:-1", "snr:-2", "snr:-3")
+
+#: Abrupt-noise conditions of Table V: ``abrupt:SNR_DB:SECONDS:FRACTION``, mild (0 dB) and
+#: extensive (-9 dB) bursts of 1, 2 and 3 s, in every test segment (fraction 1).
+ABRUPT_CONDITIONS = ("abrupt:0:1:1", "abrupt:0:2:1", "abrupt:0:3:1",
+                     "abrupt:-9:1:1", "abrupt:-9:2:1", "abrupt:-9:3:1")  # fmt: skip
+
+#: The whole grid of chapter 14: the noise-free baseline first.
+GRID_CONDITIONS = ("clean",) + CONSTANT_CONDITIONS + ABRUPT_CONDITIONS
+
+#: Default fraction of segments that get a burst when a condition name gives none (the same
+#: default as ``data_scripts/train.py --noise abrupt:DB:SECONDS``).
+ABRUPT_FRACTION = 0.2
+
+_MIN_BURST_GAP_S = 4.0  # bursts of windows transformed together lie at least this far apart
+
+
+# ---------------------------------------------------------------------------------------
+# Noise conditions
+# ---------------------------------------------------------------------------------------
+
+
+def parse_condition(condition) -> dict:
+    """A noise condition by name, checked and written out (chapter 14).
+
+    Names (the syntax of ``data_scripts/train.py --noise``):
+
+    - ``"clean"``: no added noise (the baseline);
+    - ``"snr:DB"``: constant white noise at ``DB`` dB relative to each radar channel's cardiac
+      part (:func:`radarode_lite.data.add_radar_noise`);
+    - ``"abrupt:DB:SECONDS[:FRACTION]"``: one burst of ``SECONDS`` s (0 < SECONDS <= 4) at
+      ``DB`` dB in a ``FRACTION`` of the test segments (default :data:`ABRUPT_FRACTION`;
+      the grid uses 1, every segment).
+
+    Parameters
+    ----------
+    condition : str, or a dict returned by this function (its ``"name"`` is parsed again).
+
+    Returns
+    -------
+    dict with ``name`` (canonical: numbers written with ``%g``), ``family`` (``"clean"``,
+    ``"constant"`` or ``"abrupt"``), ``snr_db`` (dB or None), ``duration_s`` (s or None) and
+    ``fraction`` (or None).
+    """
+    if isinstance(condition, Mapping):
+        if "name" not in condition:
+            raise ValueError(f"a condition dict must hold a 'name', got {dict(condition)!r}")
+        condition = condition["name"]
+    if not isinstance(condition, str):
+        raise TypeError(f"condition must be a string such as 'snr:-3', got {type(condition).__name__}")
+    parts = condition.strip().lower().split(":")
+    try:
+        numbers = [float(p) for p in parts[1:]]
+    except ValueError:
+        numbers = None
+    ok = numbers is not None and all(math.isfinite(v) for v in numbers)
+    if parts == ["clean"]:
+        return {"name": "clean", "family": "clean", "snr_db": None, "duration_s": None, "fraction": None}
+    if parts[0] == "snr" and ok and len(numbers) == 1:
+        return {"name": f"snr:{numbers[0]:g}", "family": "constant", "snr_db": numbers[0], "duration_s": None,
+                "fraction": None}  # fmt: skip
+    if parts[0] == "abrupt" and ok and len(numbers) in (2, 3):
+        snr_db, seconds = numbers[:2]
+        fraction = numbers[2] if len(numbers) == 3 else ABRUPT_FRACTION
+        if not 0.0 < seconds <= WINDOW_S:
+            raise ValueError(f"condition {condition!r}: the burst must last more than 0 and at most "
+                             f"{WINDOW_S:g} s, got {seconds:g}")  # fmt: skip
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"condition {condition!r}: the fraction of segments must lie in [0, 1], got {fraction:g}")
+        return {"name": f"abrupt:{snr_db:g}:{seconds:g}:{fraction:g}", "family": "abrupt", "snr_db": snr_db,
+                "duration_s": seconds, "fraction": fraction}  # fmt: skip
+    raise ValueError(f"condition must be 'clean', 'snr:DB' or 'abrupt:DB:SECONDS[:FRACTION]', got {condition!r}")
+
+
+def condition_tag(condition) -> str:
+    """File-name form of a condition: ``"snr:-3"`` -> ``"snr_-3"``, ``"abrupt:-9:3:1"`` -> ``"abrupt_-9_3_1"``."""
+    return parse_condition(condition)["name"].replace(":", "_")
+
+
+# ---------------------------------------------------------------------------------------
+# The reference 4-s ECG
+# ---------------------------------------------------------------------------------------
+
+
+def ecg_reference(ecg, fs=FS):
+    """The 4-s ECG every framework is scored against: baseline removed, min-max normalised (chapter 14).
+
+    The reconstructions of the single-cycle frameworks are built from beats on the min-max
+    normalised scale of the ``shape`` targets, [0, 1], without baseline wander; the direct
+    regression is trained on this very reference. So that all three are compared on one
+    scale: the baseline, estimated by two median filters of 0.2 s and 0.6 s in a row (the
+    usual ECG baseline estimate, de Chazal et al., IEEE TBME 2004), is subtracted, and each
+    window is mapped to [0, 1] by its minimum and maximum. RMSE is then in these normalised
+    units, not mV.
+
+    Parameters
+    ----------
+    ecg : (W,) or (N, W) ECG windows, mV, finite, each not constant; W >= 2.
+    fs : Hz, > 0.
+
+    Returns
+    -------
+    float64 array of the shape of ``ecg``, each row in [0, 1].
+    """
+    x = _checks.finite_array(ecg, "ecg")
+    if x.ndim not in (1, 2) or x.shape[-1] < 2:
+        raise ValueError(f"ecg must have shape (W,) or (N, W) with W >= 2 samples, got {x.shape}")
+    fs = _checks.positive(fs, "fs")
+    rows = np.atleast_2d(x)
+    short = max(1, int(round(0.2 * fs)) | 1)
+    long = max(1, int(round(0.6 * fs)) | 1)
+    baseline = ndimage.median_filter(ndimage.median_filter(rows, size=(1, short), mode="nearest"),
+                                     size=(1, long), mode="nearest")  # fmt: skip
+    y = rows - baseline
+    low, high = y.min(axis=1, keepdims=True), y.max(axis=1, keepdims=True)
+    if np.any(high - low <= 0):
+        raise ValueError("ecg has a window without variation; it cannot be normalised")
+    out = (y - low) / (high - low)
+    return out[0] if x.ndim == 1 else out
+
+
+# ---------------------------------------------------------------------------------------
+# Noisy test sets
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TestSet:
+    """Noisy copies of held-out segments: what every framework sees, and the truth (chapter 14).
+
+    ``N`` segments of ``W = 800`` samples (4 s at 200 Hz); ``C, F, T`` the preset's input shape.
+
+    Attributes
+    ----------
+    condition : dict of :func:`parse_condition`.
+    sst : (N, C, F, T) float32, network inputs of the noisy radar signal.
+    radar : (N, C, W) float64, the noisy radar phase (rad) of the preset's channels in each
+        segment, for signal processing (:func:`radar_anchors`).
+    ecg : (N, W) float64, the true ECG of each segment, mV.
+    reference : (N, W) float64, :func:`ecg_reference` of ``ecg``.
+    r_peaks_s : N arrays, true R peaks in each segment, s from its start.
+    recordings : N recording names; start_s : (N,) segment starts in s in their recordings.
+    bursts : N entries, None or ``{"start_s", "duration_s", "snr_db"}`` (start from the
+        segment start) of the segment's burst of abrupt noise.
+    fs : Hz.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    condition: dict
+    sst: np.ndarray
+    radar: np.ndarray
+    ecg: np.ndarray
+    reference: np.ndarray
+    r_peaks_s: list
+    recordings: list
+    start_s: np.ndarray
+    bursts: list = field(default_factory=list)
+    fs: float = FS
+
+    def __len__(self) -> int:
+        return int(self.sst.shape[0])
+
+
+def noisy_test_set(dataset, condition, seed=0, segments=None) -> TestSet:
+    """Noisy copies of the segments of ``dataset`` under a noise condition (chapter 14).
+
+    The clean radar channels of each recording are read from its MMECG ``.mat`` file
+    (:func:`radarode_lite.data.load_mmecg_mat`), the preset's channels kept
+    (:func:`radarode_lite.timefreq.select_channels`), the noise added, and every segment's
+    input computed exactly as the data set's own (:func:`radarode_lite.timefreq.spectrogram`
+    of the whole recording, the segment's 120 frames sliced and normalised per channel): with
+    ``"clean"`` the inputs equal the stored ones.
+
+    - ``snr:DB``: :func:`radarode_lite.data.add_radar_noise` on the whole recording (noise
+      power relative to each channel's cardiac part).
+    - ``abrupt:DB:SECONDS:FRACTION``: a ``FRACTION`` of each recording's segments, drawn at
+      random, each get one burst of ``SECONDS`` s at a uniformly random place inside the
+      segment, at ``DB`` dB relative to the channel's cardiac power over the recording
+      (:func:`radarode_lite.signals.add_abrupt_noise`), as
+      :func:`radarode_lite.data.segment_recording` defines abrupt noise. A segment sees its
+      own burst only. To spare spectrograms, segments whose starts lie at least 8 s apart
+      share one transform of the recording with all their bursts: the others are then at
+      least 4 s outside the segment. (Against a transform with the segment's burst alone, the
+      inputs differ by about 6e-4 on average, at most a few hundredths, on their [0, 1] scale.)
+
+    The noise of each recording (and each segment's burst) comes from its own random stream,
+    ``numpy.random.SeedSequence([seed, crc32(condition name), trial, segment])``: the same
+    for every framework and every training seed, and independent of ``segments``.
+
+    Parameters
+    ----------
+    dataset : :class:`radarode_lite.data.SegmentDataset` whose recordings have their ``.mat``
+        files (data sets of :func:`radarode_lite.data.generate_dataset` with ``save_mat=True``,
+        e.g. :func:`radarode_lite.train.book_dataset`).
+    condition : a name or dict accepted by :func:`parse_condition`.
+    seed : int >= 0, seed of the noise.
+    segments : None (all) or indices of items of ``dataset`` to keep, in that order.
+
+    Returns
+    -------
+    :class:`TestSet`.
+    """
+    if not isinstance(dataset, data.SegmentDataset):
+        raise TypeError(f"dataset must be a radarode_lite.data.SegmentDataset, got {type(dataset).__name__}")
+    cond = parse_condition(condition)
+    seed = _checks.integer(seed, "seed", low=0)
+    chosen = _chosen_items(dataset, segments)
+    spec = timefreq.get_preset(dataset.preset)
+    crc = zlib.crc32(cond["name"].encode())
+    wanted: dict[int, list[int]] = {}
+    for i in chosen:
+        j, k = dataset.index[i]
+        wanted.setdefault(j, []).append(k)
+    found: dict[tuple, dict] = {}
+    for j, windows in wanted.items():
+        for k, part in _recording_items(dataset, j, windows, cond, spec, seed, crc).items():
+            found[(j, k)] = part
+    return _test_set(cond, [found[dataset.index[i]] for i in chosen], FS)
+
+
+def _chosen_items(dataset, segments) -> list[int]:
+    """The items of ``dataset`` that ``segments`` selects (None: all), checked."""
+    if segments is None:
+        return list(range(len(dataset)))
+    if isinstance(segments, (str, bytes)) or not isinstance(segments, (Sequence, np.ndarray)):
+        raise TypeError(f"segments must be None or a sequence of item indices, got {type(segments).__name__}")
+    chosen = [_checks.integer(i, "segments", low=0) for i in segments]
+    if not chosen:
+        raise ValueError("segments must select at least one item")
+    bad = [i for i in chosen if i >= len(dataset)]
+    if bad:
+        raise ValueError(f"segments {bad} are out of range for a data set of {len(dataset)} items")
+    return chosen
+
+
+def _recording_items(dataset, j, windows, cond, spec, seed, crc) -> dict[int, dict]:
+    """The noisy segments ``windows`` of recording ``j``: ``{segment: item}`` (see :func:`_segment_item`)."""
+    fs = FS
+    rec = dataset.records[j]
+    if not rec.get("mat"):
+        raise ValueError(f"recording {rec['name']!r} has no .mat file; generate the data set with save_mat=True")
+    mat = data.load_mmecg_mat(Path(dataset.root) / rec["mat"])
+    x = timefreq.select_channels(np.ascontiguousarray(np.asarray(mat["RCG"], dtype=np.float64).T), spec.n_channels)
+    ecg = np.asarray(mat["ECG"], dtype=np.float64).ravel()
+    starts = np.asarray(rec["start_s"], dtype=float)
+    trial = int(rec.get("trial", j))
+    if cond["family"] == "constant":
+        rng = np.random.default_rng(np.random.SeedSequence([seed, crc, trial]))
+        x = data.add_radar_noise(x.T, cond["snr_db"], fs, rng=rng).T
+    bursts = _draw_bursts(cond, starts, spec.window_s, seed, crc, trial) if cond["family"] == "abrupt" else {}
+    plain = [k for k in sorted(set(windows)) if k not in bursts]
+    hit = [k for k in sorted(set(windows)) if k in bursts]
+    groups = ([plain] if plain else []) + _spaced_groups(hit, starts, spec.window_s)
+    cardiac, out = None, {}
+    for group in groups:
+        noisy, cardiac = _with_bursts(x, group, bursts, starts, cardiac, fs)
+        full = timefreq.spectrogram(noisy, fs, spec)
+        for k in group:
+            out[k] = _segment_item(rec, k, noisy, full, ecg, bursts.get(k), spec, fs)
+    return out
+
+
+def _with_bursts(x, group, bursts, starts, cardiac, fs):
+    """``x`` with the bursts of the segments of ``group`` added (``x`` itself for a group without
+    bursts), and the cardiac part of ``x`` (computed on first need, then passed back in)."""
+    if group[0] not in bursts:
+        return x, cardiac
+    if cardiac is None:
+        cardiac = _cardiac_part(x, fs)
+    noisy = x.copy()
+    for k in group:
+        if k in bursts:
+            b = bursts[k]
+            burst = signals.add_abrupt_noise(cardiac, fs, b["duration_s"], b["snr_db"], rng=b["rng"],
+                                             start_s=starts[k] + b["start_s"], axis=-1)  # fmt: skip
+            noisy += burst - cardiac  # the burst alone
+    return noisy, cardiac
+
+
+def _segment_item(rec, k, noisy, full, ecg, burst, spec, fs) -> dict:
+    """Segment ``k`` of recording ``rec`` cut from the noisy radar ``noisy``, its spectrogram ``full`` and ``ecg``."""
+    n_win = int(round(spec.window_s * fs))
+    start_s = float(rec["start_s"][k])
+    i0 = int(round(start_s * fs))
+    f0 = int(round(start_s * spec.frame_rate_hz))
+    if i0 + n_win > noisy.shape[1] or f0 + spec.n_frames > full.shape[-1]:
+        raise ValueError(f"segment {k} of {rec['name']!r} reaches past the end of its recording")
+    return {
+        "sst": timefreq.normalise_per_channel(full[:, :, f0 : f0 + spec.n_frames]),
+        "radar": noisy[:, i0 : i0 + n_win].copy(),
+        "ecg": ecg[i0 : i0 + n_win].copy(),
+        "r_peaks_s": np.asarray(rec["r_peaks_s"][k], dtype=float),
+        "recording": rec["name"],
+        "start_s": start_s,
+        "burst": None if burst is None else {key: burst[key] for key in ("start_s", "duration_s", "snr_db")},
+    }
+
+
+def _test_set(cond, parts, fs) -> TestSet:
+    """A :class:`TestSet` of the segment items ``parts`` (in order) under condition ``cond``."""
+    ecg = np.stack([p["ecg"] for p in parts])
+    return TestSet(
+        condition=cond,
+        sst=np.stack([p["sst"] for p in parts]).astype(np.float32),
+        radar=np.stack([p["radar"] for p in parts]),
+        ecg=ecg,
+        reference=ecg_reference(ecg, fs),
+        r_peaks_s=[p["r_peaks_s"] for p in parts],
+        recordings=[p["recording"] for p in parts],
+        start_s=np.asarray([p["start_s"] for p in parts]),
+        bursts=[p["burst"] for p in parts],
+        fs=fs,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _draw_bursts(cond, starts, window_s, seed, crc, trial) -> dict:
+    """Which segments of a recording get a burst, and where: ``{segment: {start_s, duration_s, snr_db, rng}}``."""
+    n = len(starts)
+    pick = np.random.default_rng(np.random.SeedSequence([seed, crc, trial]))
+    count = int(round(cond["fraction"] * n))
+    chosen = range(n) if count == n else np.sort(pick.choice(n, size=count, replace=False))
+    out = {}
+    for k in chosen:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, crc, trial, int(k)]))
+        offset = float(rng.uniform(0.0, window_s - cond["duration_s"]))
+        out[int(k)] = {"start_s": offset, "duration_s": cond["duration_s"], "snr_db": cond["snr_db"], "rng": rng}
+    return out
+
+
+def _spaced_groups(windows, starts, window_s) -> list[list[int]]:
+    """Segments with bursts that can share one transform: starts at least ``window_s + 4 s`` apart."""
+    groups: list[list[int]] = []
+    for k in windows:
+        for g in groups:
+            if starts[k] - starts[g[-1]] >= window_s + _MIN_BURST_GAP_S - 1e-9:
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def _cardiac_part(x, fs):
+    """Radar channels ``(C, N)`` high-passed at ``CARDIAC_HIGHPASS_HZ`` (the reference of every SNR)."""
+    from scipy import signal as sps
+
+    sos = sps.butter(4, CARDIAC_HIGHPASS_HZ, btype="high", fs=fs, output="sos")
+    return sps.sosfiltfilt(sos, x, axis=-1)
+
+
+def _check_test_set(test_set) -> None:
+    if not isinstance(test_set, TestSet):
+        raise TypeError(f"test_set must be a TestSet (from noisy_test_set), got {type(test_set).__name__}")
+
+
+def _anchor_list(values, n, name="anchors") -> list[np.ndarray]:
+    if isinstance(values, (str, bytes, np.ndarray)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of {n} arrays of times in s, got {type(values).__name__}")
+    if len(values) != n:
+        raise ValueError(f"{name} must hold one array per segment ({n}), got {len(values)}")
+    out = []
+    for v in values:
+        a = _checks.finite_array(v, name, allow_empty=True).ravel()
+        if np.any(np.diff(a) <= 0):
+            raise ValueError(f"{name}: each array of times must be strictly increasing")
+        out.append(a)
+    return out
