@@ -1,4 +1,4 @@
-"""``python data_scripts/convert_mmecg.py`` in a clone: the tool radarode_lite/cli/convert_mmecg.py (installed: ``radarode-convert-mmecg``)."""
+"""From a clone: the tool radarode_lite/cli/convert_mmecg.py (installed: ``radarode-convert-mmecg``)."""
 
 from radarode_lite.cli import _common
 

@@ -1,4 +1,4 @@
-"""``python data_scripts/generate_data.py`` in a clone: the tool radarode_lite/cli/generate_data.py (installed: ``radarode-generate-data``)."""
+"""From a clone: the tool radarode_lite/cli/generate_data.py (installed: ``radarode-generate-data``)."""
 
 from radarode_lite.cli import _common
 

@@ -1,4 +1,4 @@
-"""``python data_scripts/run_digits.py`` in a clone: the tool radarode_lite/cli/run_digits.py (installed: ``radarode-run-digits``)."""
+"""From a clone: the tool radarode_lite/cli/run_digits.py (installed: ``radarode-run-digits``)."""
 
 from radarode_lite.cli import _common
 

@@ -1,4 +1,4 @@
-"""``python data_scripts/run_experiments.py`` in a clone: the tool radarode_lite/cli/run_experiments.py (installed: ``radarode-run-experiments``)."""
+"""From a clone: the tool radarode_lite/cli/run_experiments.py (installed: ``radarode-run-experiments``)."""
 
 from radarode_lite.cli import _common
 

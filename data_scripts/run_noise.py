@@ -1,4 +1,4 @@
-"""``python data_scripts/run_noise.py`` in a clone: the tool radarode_lite/cli/run_noise.py (installed: ``radarode-run-noise``)."""
+"""From a clone: the tool radarode_lite/cli/run_noise.py (installed: ``radarode-run-noise``)."""
 
 from radarode_lite.cli import _common
 

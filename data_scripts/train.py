@@ -1,4 +1,4 @@
-"""``python data_scripts/train.py`` in a clone: the tool radarode_lite/cli/train.py (installed: ``radarode-train``)."""
+"""From a clone: the tool radarode_lite/cli/train.py (installed: ``radarode-train``)."""
 
 from radarode_lite.cli import _common
 

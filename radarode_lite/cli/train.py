@@ -522,7 +522,8 @@ def resolve_data(spec, preset, data_seed, noise) -> tuple[Path, str]:
     if not root.is_dir():
         raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:small / book:default")
     if noise["name"] != "clean":
-        raise ValueError("--noise applies to the book data sets only; add noise to a folder with radarode-generate-data --snr-db/--abrupt")
+        raise ValueError("--noise applies to the book data sets only; "
+                         "add noise to a folder with radarode-generate-data --snr-db/--abrupt")
     return root, str(root)
 
 
