@@ -10,8 +10,9 @@
 Each is also ``python -m radarode_lite.cli.<module>``; in a clone of the book,
 ``python data_scripts/<module>.py`` runs the same code. Every tool shares one flag vocabulary
 (``--out``, ``--overwrite``, ``--no-progress``, ``--threads`` (default 1), ``--seed`` /
-``--seeds``, ``--epochs``, ``--data``, ``--only``) and answers ``--help`` without importing torch. Where a tool stores results by default, the default is the checkout's
-``book/data/results/...`` when run from a clone, else ``./results/...`` in the current folder
+``--seeds``, ``--epochs``, ``--data``, ``--only``) and answers ``--help`` without importing torch.
+Where a tool stores results by default, the default is the checkout's ``book/data/results/...``
+when run from a clone, else ``./results/...`` in the current folder
 (:func:`radarode_lite.cli._common.results_root`); ``--out`` always overrides it.
 """
 
