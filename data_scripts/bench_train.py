@@ -6,7 +6,7 @@
 Prints one JSON object:
 
 - ``s_per_epoch``: wall seconds of one training epoch, measured side by side in this process
-  (one torch thread, as ``run_experiments.py`` runs them) for the kinds of run in the grid:
+  (one torch thread, as ``radarode-run-experiments`` runs them) for the kinds of run in the grid:
   ``ew`` (one backward pass of the summed loss), ``ega_representation`` (EGA on the gradient at
   the shared representation: the grid's setting for every gradient method but MoCo), ``ega_params`` (EGA
   on the gradients of all shared parameters, the published form, and MoCo's in the grid), and ``single_task`` (the
@@ -14,7 +14,7 @@ Prints one JSON object:
   after one untimed warm-up epoch;
 - ``ratio_vs_ew``: each kind's epoch time over EW's, from the same run;
 - ``eval_s``: evaluating the held-out subject once;
-- ``grid``: the estimate for the whole lite grid of ``run_experiments.py --grid table2``
+- ``grid``: the estimate for the whole lite grid of ``radarode-run-experiments --grid table2``
   (its runs, epochs and seeds): sum over runs of epochs x s/epoch of the run's kind plus
   evaluation and a per-run start-up cost (``--startup-s``, measured separately: importing
   torch and the package in a new process), in hours, one run at a time;
@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(_REPO / "data_scripts"))
 
 
 def main(argv=None) -> int:
@@ -53,9 +52,6 @@ def main(argv=None) -> int:
     import torch
 
     from radarode_lite import data, train
-    from radarode_lite.models import RadarODEMTL
-
-    import run_experiments as grid_mod
 
     began = time.perf_counter()
     size = args.data.split(":")[1]
@@ -63,45 +59,12 @@ def main(argv=None) -> int:
     split = data.subject_split(root, test_subjects=[1], preset="lite")
     torch.set_num_threads(1)
 
-    kinds = {
-        "ew": dict(method="ew"),
-        "ega_representation": dict(method="ega", method_kwargs={"gradients": "representation"}),
-        "ega_params": dict(method="ega"),
-        "single_task": dict(tasks=("shape",), method="ew"),
-    }
-    times = {k: [] for k in kinds}
-    models = {k: RadarODEMTL("lite", seed=0) for k in kinds}
-    methods = {}
-    from radarode_lite.mtl import get_method
-
-    for k, spec in kinds.items():
-        tasks = spec.get("tasks", train.TASKS)
-        methods[k] = get_method(spec["method"], len(tasks), **spec.get("method_kwargs", {}))
-    # round robin, so that a change of machine load touches every kind alike
-    for epoch in range(args.epochs + 1):
-        for k, spec in kinds.items():
-            tasks = spec.get("tasks", train.TASKS)
-            history = train.train(models[k], split["train"], tasks=tasks, method=methods[k], epochs=1, seed=epoch)
-            if epoch > 0:
-                times[k].append(history.epoch_s[-1])
+    per_epoch, ew_model = _seconds_per_epoch(split, args.epochs)
     t0 = time.perf_counter()
-    train.evaluate(models["ew"], split["test"])
+    train.evaluate(ew_model, split["test"])
     eval_s = time.perf_counter() - t0
     startup_s = _startup_seconds()
-
-    per_epoch = {k: statistics.median(v) for k, v in times.items()}
-    runs = grid_mod.table2_runs(range(args.seeds), args.grid_epochs)
-    total = 0.0
-    for run in runs:
-        if len(run.tasks) == 1:
-            kind = "single_task"
-        elif run.method in grid_mod.REPRESENTATION_METHODS:
-            kind = "ega_representation"
-        elif run.method in grid_mod.GRADIENT_METHODS:  # MoCo: parameter gradients
-            kind = "ega_params"
-        else:
-            kind = "ew"
-        total += args.grid_epochs * per_epoch[kind] + eval_s + startup_s
+    runs, total = _grid_estimate(args.seeds, args.grid_epochs, per_epoch, eval_s + startup_s)
     stored = _stored_grid(_REPO / "book" / "data" / "results" / "table2")
     result = {
         "data": args.data,
@@ -124,6 +87,54 @@ def main(argv=None) -> int:
     }
     print(json.dumps(result, indent=1))
     return 0
+
+
+def _seconds_per_epoch(split, epochs: int) -> tuple[dict, object]:
+    """Median wall seconds of a training epoch of each kind of run, after one untimed warm-up epoch,
+    and the network trained with EW."""
+    from radarode_lite import train
+    from radarode_lite.models import RadarODEMTL
+    from radarode_lite.mtl import get_method
+
+    kinds = {
+        "ew": dict(method="ew"),
+        "ega_representation": dict(method="ega", method_kwargs={"gradients": "representation"}),
+        "ega_params": dict(method="ega"),
+        "single_task": dict(tasks=("shape",), method="ew"),
+    }
+    times = {k: [] for k in kinds}
+    models = {k: RadarODEMTL("lite", seed=0) for k in kinds}
+    methods = {}
+    for k, spec in kinds.items():
+        tasks = spec.get("tasks", train.TASKS)
+        methods[k] = get_method(spec["method"], len(tasks), **spec.get("method_kwargs", {}))
+    # round robin, so that a change of machine load touches every kind alike
+    for epoch in range(epochs + 1):
+        for k, spec in kinds.items():
+            tasks = spec.get("tasks", train.TASKS)
+            history = train.train(models[k], split["train"], tasks=tasks, method=methods[k], epochs=1, seed=epoch)
+            if epoch > 0:
+                times[k].append(history.epoch_s[-1])
+    return {k: statistics.median(v) for k, v in times.items()}, models["ew"]
+
+
+def _grid_estimate(seeds: int, grid_epochs: int, per_epoch: dict, per_run_s: float) -> tuple[list, float]:
+    """The runs of the lite Table II grid and the seconds they take one at a time on this machine."""
+    from radarode_lite.cli import run_experiments as grid_mod
+
+    runs = grid_mod.table2_runs(range(seeds), grid_epochs)
+    total = 0.0
+    for run in runs:
+        if len(run.tasks) == 1:
+            kind = "single_task"
+        elif run.method in grid_mod.REPRESENTATION_METHODS:
+            kind = "ega_representation"
+        elif run.method in grid_mod.GRADIENT_METHODS:  # MoCo: parameter gradients
+            kind = "ega_params"
+        else:
+            kind = "ew"
+        total += grid_epochs * per_epoch[kind] + per_run_s
+    return runs, total
 
 
 def _startup_seconds() -> float:

@@ -5,7 +5,7 @@
     python data_scripts/count_truncations.py --train-with width    # reproduce the old artefact
     python data_scripts/count_truncations.py --out book/data/results/truncations/gram.json
 
-Runs one training of the chapter-12 grid (``data_scripts/train.py`` with the Table II
+Runs one training of the chapter-12 grid (``radarode-train`` with the Table II
 settings: lite preset, ``book:default``, Adam, EGA ``paper`` variant, T = 1, warm-up epoch 3,
 representation gradients unless ``--gradients params``) and, at every step, looks at the
 gradient matrix ``G`` that :func:`radarode_lite.mtl.functional.balance_matrix` receives
@@ -26,14 +26,11 @@ coefficient collapses.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
-
-_REPO = Path(__file__).resolve().parents[1]
 
 
 def width_rule_balance_matrix(G, rtol=None):
@@ -91,9 +88,7 @@ def main(argv=None) -> int:
         return rule(G, rtol=rtol)
 
     functional.balance_matrix = recording_balance_matrix
-    spec = importlib.util.spec_from_file_location("train_script", _REPO / "data_scripts" / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    from radarode_lite.cli import train as train_script
     warmup = min(4, max(args.epochs // 4, 0))
     options = {"temperature": 1.0, "variant": "paper", "warmup_epoch": warmup, "gradients": args.gradients}
     with tempfile.TemporaryDirectory() as out:

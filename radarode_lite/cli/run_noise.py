@@ -1,0 +1,381 @@
+"""Noise robustness of three frameworks, Tables III and V of radarODE-MTL, on the book's data (chapter 14).
+
+    radarode-run-noise                          # the grid: 3 frameworks x seeds 0 1 2 x 13 conditions
+    radarode-run-noise --seeds 3                # one more seed (stored files are skipped)
+    radarode-run-noise --only radarode_mtl --seeds 0 --conditions clean snr:-3
+    radarode-run-noise --list                   # what is stored and what is left
+    radarode-run-noise --smoke --out /tmp/r/noise # tiny check, seconds
+
+In a clone of the book, ``python data_scripts/run_noise.py`` is the same command. The results
+go to ``--out``; by default the checkout's ``book/data/results/noise`` when run from a clone of
+the book (the book reads them there), else ``./results/noise`` in the current folder.
+
+Protocol (``radarode_lite.robustness`` holds every piece):
+
+1. Each framework is trained once per seed on the **clean** training subjects of the data set
+   (``book:default``: 6 subjects x 4 statuses x 30 s; subject 1 held out), ``--epochs``
+   epochs of Adam (lr 1e-3, batch 32), one CPU thread:
+   ``mmecg`` (direct regression of the 4-s ECG), ``radarode`` (the shape decoder with its ODE
+   branch, trained alone; anchors by signal processing), ``radarode_mtl`` (three tasks, EGA).
+2. The held-out subject's segments are copied under every noise condition of the grid
+   (``robustness.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
+   burst of 1, 2 or 3 s at 0 dB or -9 dB in every segment), the same noise for every
+   framework and seed (``--noise-seed``), and each framework rebuilds the 4-s ECG of every
+   segment.
+3. RMSE, PCC, R-peak error and MDR of the 4-s ECG, and delta_m against the framework's own
+   clean baseline (same seed), are stored with ``radarode_lite.results.save_result`` (with the
+   git commit at the start of the run and a fingerprint of the package's source), one file
+   per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
+   (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
+   so an interrupted grid continues where it stopped.
+
+The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
+the chapter's figures; when such a file exists and matches the settings, the network is loaded
+instead of trained again. The last line printed is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from radarode_lite.cli import _common
+
+#: Default parent folder of the stored results (the book reads ``book/data/results/noise`` of a checkout).
+DEFAULT_RESULTS = _common.results_root()
+#: Default seeds, epochs and held-out subject of the grid.
+DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_EPOCHS = 12
+TEST_SUBJECT = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=None,
+                        help="parent results folder; files go to <results>/noise (default: see --out)")
+    parser.add_argument("--out", default=None,
+                        help="folder of the results files (overrides --results; "
+                             + _common.RESULTS_RULE.format(sub="noise") + "; with --smoke a new temporary folder)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs of every framework")
+    parser.add_argument("--only", nargs="+", default=None, metavar="FRAMEWORK",
+                        help="frameworks to run: mmecg, radarode, radarode_mtl (default all)")  # fmt: skip
+    parser.add_argument("--conditions", nargs="+", default=None, metavar="CONDITION",
+                        help="noise conditions (default the whole grid), e.g. snr:-3 abrupt:-9:3:1; the clean "
+                             "baseline is always included (delta_m needs it)")  # fmt: skip
+    parser.add_argument("--data", default="book:default", help="book:small, book:default or a data set folder")
+    parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
+    parser.add_argument("--noise-seed", type=int, default=0, help="seed of the test noise (the same for all runs)")
+    parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
+                        help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--overwrite", action="store_true", help="redo runs whose results file exists")
+    parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
+    parser.add_argument("--list", action="store_true", help="list the runs (done or to do) and stop")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny check: 2 subjects x 6 s of synthetic data, 1 epoch, conditions clean and "
+                             "abrupt:-9:1:1, seed 0")  # fmt: skip
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars while training")
+    parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    ``Ctrl-C``, a full disk or a closed pipe end with one line, not a traceback.
+    """
+    from radarode_lite import _children
+
+    return _children.cli(_main, argv)
+
+
+def _main(argv=None) -> int:
+    from radarode_lite import _children, _files
+
+    _children.follow_parent()  # started by run_experiments: end with it
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.threads < 1:
+        print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+        return 2
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(args.threads)  # before numpy, numba and torch are imported
+    if args.threads == 1:
+        os.environ["SSQ_PARALLEL"] = "0"
+    try:
+        summary = run(args, argv)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {_files.disk_error(exc)}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary))
+    return 0
+
+
+def run(args, argv) -> dict:
+    """The grid as ``args`` say; returns a summary (files written and skipped, wall time)."""
+    from radarode_lite import _files, results, robustness
+
+    began = time.perf_counter()
+    commit = results.git_commit()  # the code loaded now is the code that runs, whatever is committed meanwhile
+    fingerprint = _package_fingerprint()
+    seeds, frameworks, conditions = check_arguments(args)
+    epochs = 1 if args.smoke else args.epochs
+    folder = results_folder(args)
+
+    def path_of(fw, seed, cond):
+        return folder / f"{fw}_seed{seed}_{robustness.condition_tag(cond)}.json"
+
+    runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
+    todo = [r for r in runs if args.overwrite or results.result_problem(path_of(*r)) is not None]
+    if args.list:
+        for r in runs:
+            print(f"{'todo' if r in todo else 'done'}  {path_of(*r).name}")
+        return {"runs": len(runs), "todo": len(todo), "folder": str(folder)}
+    if _files.remove_leftovers(folder):
+        print(f"removed leftovers of an interrupted grid in {str(folder)!r}", flush=True)
+    print(f"noise grid: {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to do -> {folder}", flush=True)
+    written = 0
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="radarode-noise-data-") as scratch:
+            split, base_config = _data_and_config(args, Path(scratch), epochs, fingerprint)
+            models, trained = _networks(args, todo, split, base_config, folder)
+            grid = SimpleNamespace(args=args, split=split, base_config=base_config, models=models, trained=trained,
+                                   epochs=epochs, commit=commit, path_of=path_of)  # fmt: skip
+            written = _evaluate_conditions(grid, conditions, todo)
+    return {"runs": len(runs), "written": written, "skipped": len(runs) - len(todo), "folder": str(folder),
+            "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
+
+
+def check_arguments(args) -> tuple[list, list, list]:
+    """Refuse bad arguments; return the seeds, the frameworks and the noise conditions (clean first)."""
+    from radarode_lite import robustness
+
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    for name in ("data_seed", "noise_seed"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    seeds = [0] if args.smoke else list(args.seeds)
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must be distinct ints >= 0, got {seeds}")
+    if any(s < 0 for s in args.save_models):
+        raise ValueError(f"--save-models must be seeds >= 0, got {args.save_models}")
+    frameworks = list(robustness.FRAMEWORKS if args.only is None else args.only)
+    unknown = [f for f in frameworks if f not in robustness.FRAMEWORKS]
+    if unknown or len(set(frameworks)) != len(frameworks):
+        raise ValueError(f"--only takes distinct frameworks of {robustness.FRAMEWORKS}, got {frameworks}")
+    names = ["clean", "abrupt:-9:1:1"] if args.smoke else (args.conditions or list(robustness.GRID_CONDITIONS))
+    conditions = [robustness.parse_condition("clean")]  # the baseline is always part of a run: delta_m needs it
+    for name in names:
+        cond = robustness.parse_condition(name)
+        if cond["name"] not in [c["name"] for c in conditions]:
+            conditions.append(cond)
+    return seeds, frameworks, conditions
+
+
+def results_folder(args) -> Path:
+    """The folder of the results files: ``--out``, else ``<--results>/noise``, else the default."""
+    if args.out is not None:
+        folder = Path(args.out)
+    elif args.results is not None:
+        folder = Path(args.results) / "noise"
+    elif args.smoke:
+        folder = Path(tempfile.mkdtemp(prefix="radarode-noise-smoke-")) / "noise"
+    else:
+        folder = DEFAULT_RESULTS / "noise"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"the results folder {str(folder)!r} is a file")
+    return folder
+
+
+def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tuple[dict, dict]:
+    """The subject split of the data set (a smoke data set goes to ``scratch``) and the
+    configuration shared by every results file."""
+    import torch
+
+    from radarode_lite import data
+
+    if args.smoke:
+        root = scratch / "data"
+        data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, preset=args.preset,
+                              seed=args.data_seed, progress=False, save_mat=True)  # fmt: skip
+        data_name = "smoke"
+    else:
+        root, data_name = _resolve_data(args.data, args.preset, args.data_seed)
+    split = data.subject_split(root, test_subjects=[TEST_SUBJECT], seed=0, preset=args.preset)
+    torch.set_num_threads(args.threads)  # after generating data (its parallel SST may reset it)
+    base_config = {
+        "data": data_name,
+        "data_root": None if args.smoke else str(root),
+        "data_seed": args.data_seed,
+        "preset": args.preset,
+        "epochs": epochs,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "train_noise": "clean",
+        "train_subjects": split["train"].subjects,
+        "test_subjects": split["test"].subjects,
+        "n_train_segments": len(split["train"]),
+        "n_test_segments": len(split["test"]),
+        "noise_seed": args.noise_seed,
+        "reference": "ECG window, baseline (median filters 0.2 s and 0.6 s) removed, min-max normalised",
+        "threads": args.threads,
+        "smoke": bool(args.smoke),
+        "package_fingerprint": fingerprint,
+    }
+    return split, base_config
+
+
+def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict, dict]:
+    """The networks, trained (or loaded) once per (framework, seed) that has runs to do, and
+    the record of their training; both keyed by (framework, seed)."""
+    from radarode_lite import results, robustness
+
+    train_items = robustness.in_memory(split["train"])
+    epochs = base_config["epochs"]
+    models, trained = {}, {}
+    for fw, seed in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
+        checkpoint = folder / "models" / f"{fw}_seed{seed}.pt"
+        wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
+                                              "train_subjects")}  # fmt: skip
+        model = record = None
+        if checkpoint.is_file() and not args.overwrite:
+            try:
+                loaded, stored = robustness.load_model(checkpoint)
+            except ValueError as exc:  # a damaged file: trained again
+                print(f"  {exc}; training again", flush=True)
+                loaded, stored = None, {}
+            if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
+                model, record = loaded, stored["training"]
+        if model is None:
+            print(f"  training {fw} seed {seed} ({epochs} epochs)", flush=True)
+            model, record = robustness.train_framework(fw, train_items, epochs=epochs, seed=seed,
+                                                       preset=args.preset, progress=args.progress)  # fmt: skip
+            record = results.json_safe(record)
+            if seed in args.save_models:
+                robustness.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
+        models[(fw, seed)], trained[(fw, seed)] = model, record
+        print(f"    {fw} seed {seed}: training {record['train_s']:.0f} s", flush=True)
+    return models, trained
+
+
+def _evaluate_conditions(grid, conditions, todo) -> int:
+    """Every condition: one noisy copy of the test segments, every network to do on it, one
+    results file each; returns the number of files written."""
+    from radarode_lite import results, robustness
+
+    baselines, written = {}, 0
+    for cond in conditions:  # the clean baseline first
+        jobs = [(fw, seed) for fw, seed, c in todo if c["name"] == cond["name"]]
+        if cond["family"] == "clean":  # stored baselines are read, missing ones evaluated
+            for key in grid.models:
+                if key not in jobs:
+                    baselines[key] = results.load_result(grid.path_of(*key, cond))["metrics"]
+        if not jobs:
+            continue
+        t0 = time.perf_counter()
+        test_set = robustness.noisy_test_set(grid.split["test"], cond, seed=grid.args.noise_seed)
+        timing = {"set_s": time.perf_counter() - t0, "anchors_s": 0.0}
+        anchors = None
+        if any(fw == "radarode" for fw, _ in jobs):
+            t0 = time.perf_counter()
+            anchors = robustness.radar_anchors(test_set)
+            timing["anchors_s"] = time.perf_counter() - t0
+        for fw, seed in jobs:
+            _evaluate_one(grid, fw, seed, cond, test_set, anchors if fw == "radarode" else None, baselines, timing)
+            written += 1
+    return written
+
+
+def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) -> None:
+    """Rebuild the ECG of ``test_set`` with one network, score it and store its results file."""
+    from radarode_lite import results, robustness
+
+    t0 = time.perf_counter()
+    recon = robustness.reconstruct_ecg(fw, grid.models[(fw, seed)], test_set, anchors=anchors)
+    scores = robustness.ecg_metrics(recon, test_set.reference, test_set.r_peaks_s, per_segment=True)
+    per_segment = scores.pop("per_segment")
+    if cond["family"] == "clean":
+        baselines[(fw, seed)] = scores
+    try:
+        scores["delta_m_pct"] = robustness.delta_m_pct(baselines[(fw, seed)], scores)
+    except ValueError:  # a NaN column (no matched peak), or a baseline of 0: undefined, stored as null
+        scores["delta_m_pct"] = float("nan")
+    scores["failed"] = robustness.is_failure(scores["pcc_pct"])
+    eval_s = time.perf_counter() - t0
+    record = grid.trained[(fw, seed)]
+    config = dict(grid.base_config, framework=fw, framework_label=robustness.FRAMEWORK_LABELS[fw],
+                  condition=cond, method=record["method"], method_kwargs=record["method_kwargs"],
+                  tasks=record["tasks"], evaluation="per 4-s segment, each from its own input")  # fmt: skip
+    command = _command(grid.args, fw, seed, cond["name"], grid.epochs)
+    set_s, anchors_s = timing["set_s"], timing["anchors_s"]
+    wall = record["train_s"] + set_s + (anchors_s if fw == "radarode" else 0.0) + eval_s
+    results.save_result(grid.path_of(fw, seed, cond), scores, config, seed, command, round(wall, 2),
+                        git_commit_hash=grid.commit,
+                        train_s=round(record["train_s"], 2), test_set_s=round(set_s, 2),
+                        anchors_s=round(anchors_s, 2) if fw == "radarode" else None,
+                        eval_s=round(eval_s, 2), train_loss=record["train_loss"],
+                        parameters=record["parameters"], per_segment=per_segment)  # fmt: skip
+    print(f"  {fw} seed {seed} {cond['name']}: PCC {scores['pcc_pct']:.1f} %, "
+          f"delta_m {scores['delta_m_pct']:.1f} %", flush=True)  # fmt: skip
+
+
+def _resolve_data(spec, preset, data_seed):
+    """The data set folder named by ``--data`` (a book data set is generated on first use) and its name."""
+    from radarode_lite import data, train
+
+    if spec.startswith("book:"):
+        size = spec.split(":", 1)[1]
+        if size not in data.SIZES:
+            raise ValueError(f"--data book:SIZE takes a size of {tuple(data.SIZES)}, got {spec!r}")
+        return train.book_dataset(size, preset=preset, seed=data_seed), spec
+    root = Path(spec).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:small / book:default")
+    return root, str(root)
+
+
+def _package_fingerprint() -> str:
+    """Short hash of the package's source files as loaded now (they may hold changes not yet committed)."""
+    import hashlib
+
+    import radarode_lite
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(radarode_lite.__file__).parent.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _command(args, framework, seed, condition, epochs) -> str:
+    """The command line that remakes one results file."""
+    if args.smoke:
+        parts = ["--smoke"]
+    else:
+        parts = ["--only", framework, "--seeds", str(seed), "--conditions", condition, "--epochs", str(epochs)]
+        if args.data != "book:default":
+            parts += ["--data", args.data]
+        if args.preset != "lite":
+            parts += ["--preset", args.preset]
+        if args.data_seed:
+            parts += ["--data-seed", str(args.data_seed)]
+        if args.noise_seed:
+            parts += ["--noise-seed", str(args.noise_seed)]
+    return _common.command_prefix("run_noise") + " " + shlex.join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
