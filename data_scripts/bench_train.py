@@ -151,7 +151,7 @@ def _startup_seconds() -> float:
 def _stored_grid(folder: Path):
     if not folder.is_dir():
         return None
-    from radarode_lite import results
+    from radarode_lite.studies import results
 
     records = results.load_results(folder)
     if not records:

@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     }
     print(json.dumps(summary, indent=1))
     if args.out is not None:
-        from radarode_lite import results
+        from radarode_lite.studies import results
 
         command = summary.pop("command")
         metrics = {k: summary.pop(k) for k in list(summary) if k.startswith("steps") or k.endswith("ratio")}

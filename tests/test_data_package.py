@@ -16,8 +16,6 @@ OLD_PUBLIC = [
     "window_targets", "Segments", "add_radar_noise", "segment_recording", "write_segments", "generate_dataset",
     "list_recordings", "dataset_fingerprint", "SegmentDataset", "subject_split",
 ]  # fmt: skip
-INTERNAL = ["_FOLDER_RE", "_cardiac_part", "_check_abrupt", "_check_complete", "_load_array", "_read_json",
-            "_read_stamp"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", OLD_PUBLIC + ["book_dataset", "default_cache_dir", "generator_fingerprint"])
@@ -25,21 +23,17 @@ def test_every_public_name_is_exported(name):
     assert name in data.__all__ and getattr(data, name) is not None
 
 
-@pytest.mark.parametrize("name", INTERNAL)
-def test_internal_names_stay_reachable(name):
-    assert callable(getattr(data, name)) or hasattr(getattr(data, name), "fullmatch")
-
 
 def test_conventions_are_the_shared_ones():
     for name in ("FS", "STATUSES", "WINDOW_S", "HOP_S", "SHAPE_SAMPLES", "PPI_CLASSES", "R_FRACTION",
                  "ANCHOR_SIGMA_SAMPLES", "CARDIAC_HIGHPASS_HZ"):  # fmt: skip
         assert getattr(data, name) == getattr(conventions, name)
-    assert data._cardiac_part is noise.cardiac_part and data.add_radar_noise is noise.add_radar_noise
+    assert data.add_radar_noise is noise.add_radar_noise
 
 
 def test_the_data_package_imports_no_later_stage():
     code = ("import sys; from radarode_lite import data; "
-            "print(sorted(m for m in ('radarode_lite.train', 'radarode_lite.models', 'radarode_lite.robustness') "
+            "print(sorted(m for m in ('radarode_lite.train', 'radarode_lite.models', 'radarode_lite.studies') "
             "if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

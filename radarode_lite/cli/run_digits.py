@@ -2,9 +2,9 @@
 
 The grid: fourteen multi-task configurations (EW, UW, GLS, DWA, STCH, GradDrop, GradVac,
 CAGrad, IMTL, MoCo, Aligned-MTL and EGA at T = 0.5, 1.0, 2.0) and the three single-task
-baselines, each for every seed, on the problem of :mod:`radarode_lite.mtl.digits` (fixed
+baselines, each for every seed, on the problem of :mod:`radarode_lite.studies.digits` (fixed
 train/test split, seed 0). Every run writes one results file with
-:func:`radarode_lite.results.save_result`: test metrics, configuration, seed, the command that
+:func:`radarode_lite.studies.results.save_result`: test metrics, configuration, seed, the command that
 repeats it, git commit, wall time and machine, plus the per-epoch history (training losses,
 task weights, EGA's eccentric vector). Runs whose file exists and reads back valid are
 skipped, so an interrupted grid resumes where it stopped; a damaged file is run again. At the end a JSON summary (mean and standard deviation over
@@ -59,7 +59,7 @@ MTL_RUNS = {
     "ega_T2.0": ("EGA (T=2.0)", "ega", {"temperature": 2.0}),
 }
 #: run name -> task of a single-task baseline.
-SINGLE_RUNS = {f"single_{t}": t for t in ("class", "image", "blot")}  # radarode_lite.mtl.digits.TASKS
+SINGLE_RUNS = {f"single_{t}": t for t in ("class", "image", "blot")}  # radarode_lite.studies.digits.TASKS
 SMOKE_RUNS = ("ew", "ega_T1.0")
 
 
@@ -112,8 +112,7 @@ def run(argv=None) -> dict:
     runs, seeds, epochs = _grid(args, names, parser)
     import torch
 
-    from radarode_lite import results
-    from radarode_lite.mtl import digits
+    from radarode_lite.studies import digits, results
 
     torch.set_num_threads(args.threads)
     out = args.out
@@ -159,8 +158,7 @@ def _grid(args, names, parser) -> tuple[list, list, int]:
 
 def record_run(path: Path, run: str, seed: int, epochs: int, problem, out: Path, threads: int) -> Path:
     """Train one run and write its results file at ``path``."""
-    from radarode_lite import results
-    from radarode_lite.mtl import digits
+    from radarode_lite.studies import digits, results
 
     if run in MTL_RUNS:
         label, method, kwargs = MTL_RUNS[run]
@@ -184,8 +182,7 @@ def summarise(out: Path) -> dict:
     """Mean and standard deviation over seeds of every metric and of delta_m, per label."""
     import numpy as np
 
-    from radarode_lite import results
-    from radarode_lite.mtl import digits
+    from radarode_lite.studies import digits, results
 
     if not out.is_dir():
         return {"labels": {}}

@@ -28,7 +28,7 @@ Every run is one call of ``radarode-train`` (``python -m radarode_lite.cli.train
 independent and several can go side by side, one CPU thread each). Its ``metrics.json`` (the
 held-out metrics, the per-epoch losses and weights, the configuration, the seed, the command
 line that reproduces the run, the git commit, the wall time and the machine) is checked with
-:func:`radarode_lite.results.load_result` and stored as ``<results>/<grid>/<run>.json``; the
+:func:`radarode_lite.studies.results.load_result` and stored as ``<results>/<grid>/<run>.json``; the
 model weights are not kept. The grid is resumable: a run whose results file exists and reads
 back valid is skipped, so an interrupted grid continues where it stopped (``--overwrite`` re-runs);
 a damaged results file (truncated, NaN, a key twice) counts as not done and is run again.
@@ -224,7 +224,7 @@ def _main(argv=None) -> int:
 
 def stored_state(path: Path) -> str:
     """``done`` (a valid results file), ``todo`` (none) or ``bad`` (a damaged one, to run again)."""
-    from radarode_lite import results
+    from radarode_lite.studies import results
 
     problem = results.result_problem(path)
     return "done" if problem is None else "todo" if problem == "missing" else "bad"
@@ -278,7 +278,8 @@ def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: 
 
     The child works in ``folder/.<run>.tmp-<pid>``, removed whatever happens.
     """
-    from radarode_lite import _children, results
+    from radarode_lite import _children
+    from radarode_lite.studies import results
 
     train_args = run.train_args(data, epochs, preset, device, extra)
     if smoke:

@@ -10,7 +10,7 @@ In a clone of the book, ``python data_scripts/run_noise.py`` is the same command
 go to ``--out``; by default the checkout's ``book/data/results/noise`` when run from a clone of
 the book (the book reads them there), else ``./results/noise`` in the current folder.
 
-Protocol (``radarode_lite.robustness`` holds every piece):
+Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``frameworks``, ``robustness``):
 
 1. Each framework is trained once per seed on the **clean** training subjects of the data set
    (``book:default``: 6 subjects x 4 statuses x 30 s; subject 1 held out), ``--epochs``
@@ -18,12 +18,12 @@ Protocol (``radarode_lite.robustness`` holds every piece):
    ``mmecg`` (direct regression of the 4-s ECG), ``radarode`` (the shape decoder with its ODE
    branch, trained alone; anchors by signal processing), ``radarode_mtl`` (three tasks, EGA).
 2. The held-out subject's segments are copied under every noise condition of the grid
-   (``robustness.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
+   (``noise_conditions.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
    burst of 1, 2 or 3 s at 0 dB or -9 dB in every segment), the same noise for every
    framework and seed (``--noise-seed``), and each framework rebuilds the 4-s ECG of every
    segment.
 3. RMSE, PCC, R-peak error and MDR of the 4-s ECG, and delta_m against the framework's own
-   clean baseline (same seed), are stored with ``radarode_lite.results.save_result`` (with the
+   clean baseline (same seed), are stored with ``radarode_lite.studies.results.save_result`` (with the
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
@@ -125,7 +125,8 @@ def _main(argv=None) -> int:
 
 def run(args, argv) -> dict:
     """The grid as ``args`` say; returns a summary (files written and skipped, wall time)."""
-    from radarode_lite import _files, results, robustness
+    from radarode_lite import _files
+    from radarode_lite.studies import noise_conditions, results
 
     began = time.perf_counter()
     commit = results.git_commit()  # the code loaded now is the code that runs, whatever is committed meanwhile
@@ -135,7 +136,7 @@ def run(args, argv) -> dict:
     folder = results_folder(args)
 
     def path_of(fw, seed, cond):
-        return folder / f"{fw}_seed{seed}_{robustness.condition_tag(cond)}.json"
+        return folder / f"{fw}_seed{seed}_{noise_conditions.condition_tag(cond)}.json"
 
     runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
     todo = [r for r in runs if args.overwrite or results.result_problem(path_of(*r)) is not None]
@@ -160,7 +161,7 @@ def run(args, argv) -> dict:
 
 def check_arguments(args) -> tuple[list, list, list]:
     """Refuse bad arguments; return the seeds, the frameworks and the noise conditions (clean first)."""
-    from radarode_lite import robustness
+    from radarode_lite.studies import frameworks as frameworks_, noise_conditions
 
     if args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
@@ -172,14 +173,14 @@ def check_arguments(args) -> tuple[list, list, list]:
         raise ValueError(f"--seeds must be distinct ints >= 0, got {seeds}")
     if any(s < 0 for s in args.save_models):
         raise ValueError(f"--save-models must be seeds >= 0, got {args.save_models}")
-    frameworks = list(robustness.FRAMEWORKS if args.only is None else args.only)
-    unknown = [f for f in frameworks if f not in robustness.FRAMEWORKS]
+    frameworks = list(frameworks_.FRAMEWORKS if args.only is None else args.only)
+    unknown = [f for f in frameworks if f not in frameworks_.FRAMEWORKS]
     if unknown or len(set(frameworks)) != len(frameworks):
-        raise ValueError(f"--only takes distinct frameworks of {robustness.FRAMEWORKS}, got {frameworks}")
-    names = ["clean", "abrupt:-9:1:1"] if args.smoke else (args.conditions or list(robustness.GRID_CONDITIONS))
-    conditions = [robustness.parse_condition("clean")]  # the baseline is always part of a run: delta_m needs it
+        raise ValueError(f"--only takes distinct frameworks of {frameworks_.FRAMEWORKS}, got {frameworks}")
+    names = ["clean", "abrupt:-9:1:1"] if args.smoke else (args.conditions or list(noise_conditions.GRID_CONDITIONS))
+    conditions = [noise_conditions.parse_condition("clean")]  # the baseline is always part of a run: delta_m needs it
     for name in names:
-        cond = robustness.parse_condition(name)
+        cond = noise_conditions.parse_condition(name)
         if cond["name"] not in [c["name"] for c in conditions]:
             conditions.append(cond)
     return seeds, frameworks, conditions
@@ -242,9 +243,9 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
 def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict, dict]:
     """The networks, trained (or loaded) once per (framework, seed) that has runs to do, and
     the record of their training; both keyed by (framework, seed)."""
-    from radarode_lite import results, robustness
+    from radarode_lite.studies import frameworks as frameworks_, results
 
-    train_items = robustness.in_memory(split["train"])
+    train_items = frameworks_.in_memory(split["train"])
     epochs = base_config["epochs"]
     models, trained = {}, {}
     for fw, seed in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
@@ -254,7 +255,7 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
         model = record = None
         if checkpoint.is_file() and not args.overwrite:
             try:
-                loaded, stored = robustness.load_model(checkpoint)
+                loaded, stored = frameworks_.load_model(checkpoint)
             except ValueError as exc:  # a damaged file: trained again
                 print(f"  {exc}; training again", flush=True)
                 loaded, stored = None, {}
@@ -262,11 +263,11 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
                 model, record = loaded, stored["training"]
         if model is None:
             print(f"  training {fw} seed {seed} ({epochs} epochs)", flush=True)
-            model, record = robustness.train_framework(fw, train_items, epochs=epochs, seed=seed,
+            model, record = frameworks_.train_framework(fw, train_items, epochs=epochs, seed=seed,
                                                        preset=args.preset, progress=args.progress)  # fmt: skip
             record = results.json_safe(record)
             if seed in args.save_models:
-                robustness.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
+                frameworks_.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
         models[(fw, seed)], trained[(fw, seed)] = model, record
         print(f"    {fw} seed {seed}: training {record['train_s']:.0f} s", flush=True)
     return models, trained
@@ -275,7 +276,7 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
 def _evaluate_conditions(grid, conditions, todo) -> int:
     """Every condition: one noisy copy of the test segments, every network to do on it, one
     results file each; returns the number of files written."""
-    from radarode_lite import results, robustness
+    from radarode_lite.studies import frameworks as frameworks_, noise_conditions, results
 
     baselines, written = {}, 0
     for cond in conditions:  # the clean baseline first
@@ -287,12 +288,12 @@ def _evaluate_conditions(grid, conditions, todo) -> int:
         if not jobs:
             continue
         t0 = time.perf_counter()
-        test_set = robustness.noisy_test_set(grid.split["test"], cond, seed=grid.args.noise_seed)
+        test_set = noise_conditions.noisy_test_set(grid.split["test"], cond, seed=grid.args.noise_seed)
         timing = {"set_s": time.perf_counter() - t0, "anchors_s": 0.0}
         anchors = None
         if any(fw == "radarode" for fw, _ in jobs):
             t0 = time.perf_counter()
-            anchors = robustness.radar_anchors(test_set)
+            anchors = frameworks_.radar_anchors(test_set)
             timing["anchors_s"] = time.perf_counter() - t0
         for fw, seed in jobs:
             _evaluate_one(grid, fw, seed, cond, test_set, anchors if fw == "radarode" else None, baselines, timing)
@@ -302,10 +303,10 @@ def _evaluate_conditions(grid, conditions, todo) -> int:
 
 def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) -> None:
     """Rebuild the ECG of ``test_set`` with one network, score it and store its results file."""
-    from radarode_lite import results, robustness
+    from radarode_lite.studies import frameworks as frameworks_, results, robustness
 
     t0 = time.perf_counter()
-    recon = robustness.reconstruct_ecg(fw, grid.models[(fw, seed)], test_set, anchors=anchors)
+    recon = frameworks_.reconstruct_ecg(fw, grid.models[(fw, seed)], test_set, anchors=anchors)
     scores = robustness.ecg_metrics(recon, test_set.reference, test_set.r_peaks_s, per_segment=True)
     per_segment = scores.pop("per_segment")
     if cond["family"] == "clean":
@@ -317,7 +318,7 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
     scores["failed"] = robustness.is_failure(scores["pcc_pct"])
     eval_s = time.perf_counter() - t0
     record = grid.trained[(fw, seed)]
-    config = dict(grid.base_config, framework=fw, framework_label=robustness.FRAMEWORK_LABELS[fw],
+    config = dict(grid.base_config, framework=fw, framework_label=frameworks_.FRAMEWORK_LABELS[fw],
                   condition=cond, method=record["method"], method_kwargs=record["method_kwargs"],
                   tasks=record["tasks"], evaluation="per 4-s segment, each from its own input")  # fmt: skip
     command = _command(grid.args, fw, seed, cond["name"], grid.epochs)

@@ -81,7 +81,7 @@ from radarode_lite.cli import _common
 FORMAT = 1
 
 #: Default fraction of segments that get a burst in an ``abrupt:...`` noise condition.
-ABRUPT_FRACTION = 0.2  # radarode_lite.robustness.ABRUPT_FRACTION, whose parser reads the names
+ABRUPT_FRACTION = 0.2  # radarode_lite.studies.noise_conditions.ABRUPT_FRACTION, whose parser reads the names
 
 _REPO = _common.PACKAGE.parent  # the checkout, when run from a clone (its git commit is recorded)
 
@@ -429,7 +429,7 @@ def _config(plan, args, trained) -> dict:
 
 def _record(args, argv, trained, config: dict, wall_s: float, earlier_s: float) -> dict:
     """The content of ``metrics.json``: metrics, history, configuration and provenance."""
-    from radarode_lite import results
+    from radarode_lite.studies import results
 
     return {
         "format": FORMAT,
@@ -489,12 +489,12 @@ def parse_noise(name) -> dict:
     ``clean`` -> ``{"name": "clean"}``; ``snr:-3`` -> ``{"name": "snr:-3", "snr_db": -3.0}``;
     ``abrupt:-9:2`` -> ``{"name": ..., "abrupt": [0.2, -9.0, [2.0, 2.0]]}``.
     """
-    from radarode_lite import robustness  # the one parser of the condition names (chapter 14)
+    from radarode_lite.studies import noise_conditions  # the one parser of the condition names (chapter 14)
 
     if not isinstance(name, str):
         raise TypeError(f"noise must be a string, got {type(name).__name__}")
     try:
-        condition = robustness.parse_condition(name)
+        condition = noise_conditions.parse_condition(name)
     except ValueError as exc:
         raise ValueError(f"noise: {exc}") from None
     if condition["family"] == "clean":
@@ -566,15 +566,15 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
 
 
 def git_commit() -> str:
-    """``git rev-parse HEAD`` of the repository, or ``"unknown"`` (:func:`radarode_lite.results.git_commit`)."""
-    from radarode_lite import results
+    """``git rev-parse HEAD`` of the repository, or ``"unknown"`` (:func:`radarode_lite.studies.results.git_commit`)."""
+    from radarode_lite.studies import results
 
     return results.git_commit(_REPO)
 
 
 def machine_info() -> dict:
-    """Platform, Python, CPU count and library versions (:func:`radarode_lite.results.machine_info`)."""
-    from radarode_lite import results
+    """Platform, Python, CPU count and library versions (:func:`radarode_lite.studies.results.machine_info`)."""
+    from radarode_lite.studies import results
 
     return results.machine_info()
 

@@ -87,14 +87,6 @@ from radarode_lite.data.targets import (
 )
 from radarode_lite.noise import add_radar_noise
 
-# Internal names of the former single module, kept reachable through ``data`` for the modules
-# and scripts that use them, and the two noise functions ``data`` also offers.
-from radarode_lite.data.cache import _read_stamp  # noqa: F401
-from radarode_lite.data.dataset import _check_complete, _load_array, _read_json  # noqa: F401
-from radarode_lite.data.mmecg import _FOLDER_RE  # noqa: F401
-from radarode_lite.noise import _check_abrupt, add_abrupt_noise, add_constant_noise  # noqa: F401
-from radarode_lite.noise import cardiac_part as _cardiac_part  # noqa: F401
-
 __all__ = [
     "FS",
     "STATUSES",

@@ -195,7 +195,7 @@ def aggregate(records, columns=METRIC_COLUMNS + ("delta_m_pct",)) -> dict:
 
     Parameters
     ----------
-    records : results records (e.g. from :func:`radarode_lite.results.load_results`) whose
+    records : results records (e.g. from :func:`radarode_lite.studies.results.load_results`) whose
         ``config`` holds ``framework`` and ``condition`` (a dict with ``name``) and whose
         ``metrics`` hold ``columns``.
     columns : metric names to summarise.
