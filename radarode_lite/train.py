@@ -210,7 +210,8 @@ def run_epoch(model, batches, compute_losses, method, optimizer, shared, task_pa
     method : an :class:`~radarode_lite.mtl.MTLMethod`.
     optimizer : a ``torch.optim.Optimizer``.
     shared : the shared parameters (a list).
-    task_params : the task-specific parameters.
+    task_params : the task-specific parameters (the decoders'): a gradient method gives each
+        its task's gradient only if it is listed here (the default ``()`` lists none).
     scheduler : None or a ``torch.optim.lr_scheduler`` stepped after every optimiser step.
     epoch : None (no hooks) or the method's epoch number.
 
