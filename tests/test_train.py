@@ -102,6 +102,42 @@ def test_sgd_and_a_gradient_method_run(tiny_set):
     assert all(math.isfinite(v[0]) for v in history.train_loss.values())
 
 
+class _TwoHeads(torch.nn.Module):
+    """A toy network: one shared layer, two linear heads."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.shared, self.heads = torch.nn.Linear(3, 4), torch.nn.ModuleList([torch.nn.Linear(4, 1) for _ in range(2)])
+
+
+def _toy_losses(model, batch):
+    x, y = batch
+    z = model.shared(x)
+    return [torch.mean((head(z).squeeze(1) - y[:, i]) ** 2) for i, head in enumerate(model.heads)], z, len(x)
+
+
+def test_run_epoch_weights_the_batch_losses_by_their_size_and_calls_the_hooks():
+    model = _TwoHeads()
+    generator = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(n, 3, generator=generator), torch.randn(n, 2, generator=generator)) for n in (4, 4, 2)]
+    with torch.no_grad():
+        before = [[float(v) for v in _toy_losses(model, b)[0]] for b in batches]
+    method = get_method("dwa", n_tasks=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # no change: the losses can be recomputed
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    heads = [p for h in model.heads for p in h.parameters()]
+    result = train.run_epoch(model, batches, _toy_losses, method, opt, list(model.shared.parameters()), heads,
+                             scheduler=scheduler, epoch=0)
+    assert result["steps"] == 3 and result["items"] == 10 and scheduler.last_epoch == 3
+    expected = [sum(b[i] * n for b, n in zip(before, (4, 4, 2))) / 10 for i in range(2)]
+    assert result["loss"] == pytest.approx(expected, rel=1e-6)
+    assert result["weights"] == [1.0, 1.0]
+    assert method.epoch_losses[0] == pytest.approx(result["loss"], rel=1e-6) and method.epoch == 1
+    with pytest.raises(ValueError, match="no batch"):
+        train.run_epoch(model, [], _toy_losses, method, opt, list(model.shared.parameters()))
+
+
 @pytest.mark.parametrize(
     "kwargs, error",
     [

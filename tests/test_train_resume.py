@@ -40,15 +40,31 @@ SETTINGS = dict(method="ega", method_kwargs={"warmup_epoch": 0, "temperature": 0
                 warmup_epochs=1, **train.PAPER_OPTIMIZER)
 
 
-def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_set, tmp_path):
-    straight = RadarODEMTL("lite", seed=1)
-    full = train.train(straight, tiny_set, epochs=4, **SETTINGS)
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_set):
+    """The 4-epoch run, once for the module (with one thread, like the tests that resume it)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        straight = RadarODEMTL("lite", seed=1)
+        return straight, train.train(straight, tiny_set, epochs=4, **SETTINGS)
+    finally:
+        torch.set_num_threads(threads)
 
+
+@pytest.mark.parametrize("older_file", [False, True])
+def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tiny_set, tmp_path, uninterrupted, older_file):
+    straight, full = uninterrupted
     ckpt = tmp_path / "run" / "checkpoint.pt"
     # a 4-epoch run that crashes during its third epoch leaves the checkpoint of epoch 2
     interrupted = RadarODEMTL("lite", seed=1)
     _train_until(interrupted, tiny_set, ckpt, stop_after=2)
     assert train.load_checkpoint(ckpt)["epochs_done"] == 2
+    if older_file:  # files written before the schedule was a LambdaLR: no initial_lr, the last step's lr
+        state = torch.load(ckpt, weights_only=True)
+        for group in state["optimizer"]["param_groups"]:
+            group["lr"] = group.pop("initial_lr") * train.lr_factor(3, 8, 2, "cosine", 0.01)
+        torch.save(state, ckpt)
 
     resumed_model = RadarODEMTL("lite", seed=99)  # other weights: everything must come from the file
     resumed = train.train(resumed_model, tiny_set, epochs=4, checkpoint=ckpt, **SETTINGS)
@@ -132,6 +148,23 @@ def test_lr_factor_warmup_then_cosine_to_the_final_ratio():
     assert [train.lr_factor(s, total, 0, "constant") for s in range(total)] == [1.0] * total
     with pytest.raises(ValueError, match="schedule"):
         train.lr_factor(0, 10, 0, "linear")
+
+
+@pytest.mark.parametrize("schedule, warmup, start", [("cosine", 3, 0), ("cosine", 3, 5), ("constant", 4, 2),
+                                                     ("cosine", 0, 11)])
+def test_scheduler_gives_the_rate_of_lr_factor_at_every_step_also_from_a_resumed_step(schedule, warmup, start):
+    from radarode_lite.train import _lr_scheduler
+
+    steps, epochs, base = 3, 4, 5e-3
+    settings = {"epochs": epochs, "warmup_epochs": warmup // steps, "schedule": schedule, "final_lr_ratio": 0.01}
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=base)
+    scheduler = _lr_scheduler(opt, [base], steps, settings, start=start)
+    total, warm = steps * epochs, steps * (warmup // steps)
+    for step in range(start, total):
+        assert opt.param_groups[0]["lr"] == base * train.lr_factor(step, total, warm, schedule, 0.01)  # bit for bit
+        opt.step()
+        scheduler.step()
+    assert opt.param_groups[0]["lr"] == base * train.lr_factor(total - 1, total, warm, schedule, 0.01)
 
 
 def test_paper_optimizer_and_recorded_learning_rates(tiny_set):
