@@ -55,7 +55,7 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     size = args.data.split(":")[1]
-    root = train.book_dataset(size, "lite", 0)
+    root = data.book_dataset(size, "lite", 0)
     split = data.subject_split(root, test_subjects=[1], preset="lite")
     torch.set_num_threads(1)
 

@@ -136,7 +136,7 @@ def _data_roots() -> list[Path]:
 
 
 def _download(parts) -> Path:
-    from radarode_lite.train import default_cache_dir
+    from radarode_lite.data import default_cache_dir
 
     target = default_cache_dir() / "book_data" / RELEASE / Path(*parts)
     if not target.is_file():

@@ -2,15 +2,17 @@
 
 Every module that needs a rate, a length, a class count or a name imports it from here, so
 that a change of convention is one edit. Plain numbers and tuples only: importing this module
-imports nothing else.
+imports nothing but :mod:`math`.
 """
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "FS", "FRAME_RATE_HZ", "WINDOW_S", "HOP_S", "SEGMENT_SAMPLES", "SHAPE_SAMPLES", "ANCHOR_SAMPLES",
     "PPI_CLASSES", "R_FRACTION", "ANCHOR_SIGMA_SAMPLES", "WAVES", "STATUSES", "VIBRATION_BAND_HZ",
-    "CARDIAC_HIGHPASS_HZ", "TASKS", "TASK_METRICS", "HIGHER_IS_BETTER",
+    "CARDIAC_HIGHPASS_HZ", "ECG_MORPHOLOGY", "TASKS", "TASK_METRICS", "HIGHER_IS_BETTER",
 ]  # fmt: skip
 
 #: Sampling rate (Hz) of radar and ECG, as in MMECG; every target is defined at this rate.
@@ -36,6 +38,17 @@ R_FRACTION = 0.32
 ANCHOR_SIGMA_SAMPLES = 10.0
 #: The five waves of an ECG cycle, in order (McSharry's model has one Gaussian per wave).
 WAVES = ("P", "Q", "R", "S", "T")
+#: The wave parameters of McSharry et al. (2003), Table 1 (ECGSYN's code has theta_P = -70,
+#: theta_T = 100 degrees instead), 15 floats ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``:
+#: amplitudes a, widths b (rad), angles theta (rad). The default beat of the ODE (chapter 3)
+#: and of the synthetic subjects (chapters 1, 4).
+ECG_MORPHOLOGY = (
+    1.2, 0.25, -math.pi / 3,
+    -5.0, 0.1, -math.pi / 12,
+    30.0, 0.1, 0.0,
+    -7.5, 0.1, math.pi / 12,
+    0.75, 0.4, math.pi / 2,
+)  # fmt: skip
 #: The MMECG physiological statuses: normal breathing, irregular breathing, post-exercise, sleep.
 STATUSES = ("NB", "IB", "PE", "SP")
 #: Band (Hz) of the heart's mechanical vibration that the spectrogram localises (chapter 2).

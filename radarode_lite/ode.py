@@ -45,7 +45,7 @@ import torch
 
 from radarode_lite import _checks, _ode_fast
 from radarode_lite._ode_fast import EXPONENT_FLOOR as _EXPONENT_FLOOR
-from radarode_lite.conventions import SHAPE_SAMPLES, WAVES
+from radarode_lite.conventions import ECG_MORPHOLOGY, SHAPE_SAMPLES, WAVES
 
 __all__ = [
     "WAVES",
@@ -67,16 +67,9 @@ __all__ = [
 #: Names of the 15 parameters, in the order of :data:`DEFAULT_PARAMS`: (a, b, theta) per wave.
 PARAM_NAMES = tuple(f"{name}_{wave}" for wave in WAVES for name in ("a", "b", "theta"))
 
-#: The wave parameters of McSharry et al. (2003), Table 1 (ECGSYN's code has theta_P = -70,
-#: theta_T = 100 degrees instead), 15 floats laid out as :data:`PARAM_NAMES`:
-#: ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``; amplitudes a, widths b (rad), angles theta (rad).
-ECGSYN_DEFAULTS = (
-    1.2, 0.25, -math.pi / 3,
-    -5.0, 0.1, -math.pi / 12,
-    30.0, 0.1, 0.0,
-    -7.5, 0.1, math.pi / 12,
-    0.75, 0.4, math.pi / 2,
-)  # fmt: skip
+#: The wave parameters of McSharry et al. (2003), Table 1, laid out as :data:`PARAM_NAMES`
+#: (:data:`radarode_lite.conventions.ECG_MORPHOLOGY`).
+ECGSYN_DEFAULTS = ECG_MORPHOLOGY
 #: :data:`ECGSYN_DEFAULTS` as a tensor, shape (15,), float32.
 DEFAULT_PARAMS = torch.tensor(ECGSYN_DEFAULTS, dtype=torch.float32)
 

@@ -46,7 +46,7 @@ from radarode_lite._checks import finite_array
 from radarode_lite._checks import non_negative as _non_negative
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _finite
-from radarode_lite.conventions import FS, STATUSES, VIBRATION_BAND_HZ, WAVES
+from radarode_lite.conventions import ECG_MORPHOLOGY, FS, STATUSES, VIBRATION_BAND_HZ, WAVES
 from radarode_lite.noise import add_abrupt_noise, add_constant_noise
 
 __all__ = [
@@ -66,13 +66,7 @@ WAVELENGTH_M = 299_792_458 / CARRIER_HZ
 #: The wave parameters at 60 bpm of McSharry et al. (2003), Table 1, interleaved wave by
 #: wave as ``ode.DEFAULT_PARAMS``: ``[a_P, b_P, theta_P, a_Q, ..., theta_T]``; amplitudes a,
 #: widths b (rad), angles theta (rad).
-ECGSYN_MORPHOLOGY = np.array(
-    [1.2, 0.25, -np.pi / 3,
-     -5.0, 0.1, -np.pi / 12,
-     30.0, 0.1, 0.0,
-     -7.5, 0.1, np.pi / 12,
-     0.75, 0.4, np.pi / 2]
-)  # fmt: skip
+ECGSYN_MORPHOLOGY = np.array(ECG_MORPHOLOGY)
 
 #: Ranges (uniform draws) of each status's physiology, used by :func:`make_subject`.
 #: ``hr``: heart rate (bpm); ``hrv``: beat-to-beat RR std (s); ``resp``: breathing rate (Hz);

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -233,86 +231,3 @@ def test_stored_r_peaks_follow_a_subset(tiny_set):
     assert np.array_equal(sub[0], full[3]) and np.array_equal(sub[1], full[1])
 
 
-# --------------------------------------------------------------------------- the book's data set
-
-
-@pytest.fixture
-def fake_generator(tiny_root, monkeypatch):
-    """generate_dataset replaced by a copy of the tiny set; records the folders it wrote."""
-    calls = []
-
-    def fake(root, size, preset, seed, progress, **kwargs):
-        calls.append(root)
-        assert not root.exists() and root.name.startswith(".")  # a hidden temporary sibling
-        shutil.copytree(tiny_root, root)
-
-    monkeypatch.setattr(data, "generate_dataset", fake)
-    return calls
-
-
-def _stamp(seed=0):
-    return {"size": "small", "preset": "lite", "seed": seed, "fingerprint": train.generator_fingerprint()}
-
-
-def test_book_dataset_generates_once_then_reuses(tmp_path, fake_generator, monkeypatch):
-    monkeypatch.setenv("RADARODE_DATA", str(tmp_path / "cache"))
-    first = train.book_dataset()
-    assert first == tmp_path / "cache" / "lite_small_seed0"
-    assert len(data.SegmentDataset(first)) == 6
-    assert json.loads((first / "book_dataset.json").read_text()) == _stamp()
-    assert train.book_dataset() == first
-    assert len(fake_generator) == 1
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["lite_small_seed0"]  # no temporary left
-
-
-def test_book_dataset_regenerates_a_copy_made_by_other_code(tmp_path, fake_generator, tiny_root):
-    final = tmp_path / "lite_small_seed0"
-    shutil.copytree(tiny_root, final)
-    (final / "book_dataset.json").write_text(json.dumps({**_stamp(), "fingerprint": "older"}))
-    (final / "stale").write_text("")
-    assert train.book_dataset(root=tmp_path) == final
-    assert len(fake_generator) == 1 and not (final / "stale").exists()
-    assert json.loads((final / "book_dataset.json").read_text()) == _stamp()
-    assert [p.name for p in tmp_path.iterdir()] == ["lite_small_seed0"]
-
-
-def test_book_dataset_uses_the_winner_of_a_race(tmp_path, fake_generator, tiny_root, monkeypatch):
-    final = tmp_path / "lite_small_seed0"
-    real_fake = data.generate_dataset
-
-    def slow_loser(root, **kwargs):
-        real_fake(root, **kwargs)
-        shutil.copytree(tiny_root, final)  # another process finished first
-        (final / "book_dataset.json").write_text(json.dumps(_stamp()))
-        (final / "winner").write_text("")
-
-    monkeypatch.setattr(data, "generate_dataset", slow_loser)
-    assert train.book_dataset(root=tmp_path) == final
-    assert (final / "winner").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["lite_small_seed0"]
-
-
-def test_book_dataset_rejects_bad_arguments_and_foreign_folders(tmp_path, fake_generator):
-    with pytest.raises(ValueError, match="size"):
-        train.book_dataset(size="huge", root=tmp_path)
-    with pytest.raises(ValueError, match="seed"):
-        train.book_dataset(seed=-1, root=tmp_path)
-    with pytest.raises(ValueError, match="preset"):
-        train.book_dataset(preset="tiny", root=tmp_path)
-    (tmp_path / "lite_small_seed1").mkdir()
-    (tmp_path / "lite_small_seed1" / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="dataset.json"):
-        train.book_dataset(seed=1, root=tmp_path)
-    assert (tmp_path / "lite_small_seed1" / "notes.txt").exists()
-    assert fake_generator == []
-
-
-def test_fingerprint_follows_the_generator_code(monkeypatch, tmp_path):
-    from radarode_lite import signals
-
-    before = train.generator_fingerprint()
-    assert before == train.generator_fingerprint() and len(before) == 16
-    edited = tmp_path / "signals.py"
-    edited.write_bytes(open(signals.__file__, "rb").read() + b"\n# edited\n")
-    monkeypatch.setattr(signals, "__file__", str(edited))
-    assert train.generator_fingerprint() != before

@@ -336,13 +336,13 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
 
 def _resolve_data(spec, preset, data_seed):
     """The data set folder named by ``--data`` (a book data set is generated on first use) and its name."""
-    from radarode_lite import data, train
+    from radarode_lite import data
 
     if spec.startswith("book:"):
         size = spec.split(":", 1)[1]
         if size not in data.SIZES:
             raise ValueError(f"--data book:SIZE takes a size of {tuple(data.SIZES)}, got {spec!r}")
-        return train.book_dataset(size, preset=preset, seed=data_seed), spec
+        return data.book_dataset(size, preset=preset, seed=data_seed), spec
     root = Path(spec).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:small / book:default")

@@ -507,7 +507,7 @@ def parse_noise(name) -> dict:
 
 def resolve_data(spec, preset, data_seed, noise) -> tuple[Path, str]:
     """Folder of the data named by ``--data`` (generating a book data set if needed) and its name."""
-    from radarode_lite import data, train
+    from radarode_lite import data
 
     if spec is None:
         raise ValueError("--data is required (a data set folder, book:small or book:default) unless --smoke")
@@ -516,7 +516,7 @@ def resolve_data(spec, preset, data_seed, noise) -> tuple[Path, str]:
         if size not in data.SIZES:
             raise ValueError(f"--data book:SIZE takes a size of {tuple(data.SIZES)}, got {spec!r}")
         if noise["name"] == "clean":
-            return train.book_dataset(size, preset=preset, seed=data_seed), spec
+            return data.book_dataset(size, preset=preset, seed=data_seed), spec
         return noisy_book_dataset(size, preset, data_seed, noise), spec
     root = Path(spec).expanduser()
     if not root.is_dir():
@@ -537,13 +537,13 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
     """
     import shutil
 
-    from radarode_lite import _files, data, timefreq, train
+    from radarode_lite import _files, data, timefreq
 
     preset = timefreq.get_preset(preset).name
     tag = noise["name"].replace(":", "_")
-    final = train.default_cache_dir() / f"{preset}_{size}_seed{data_seed}_{tag}"
+    final = data.default_cache_dir() / f"{preset}_{size}_seed{data_seed}_{tag}"
     stamp = {"size": size, "preset": preset, "seed": data_seed, "noise": noise,
-             "fingerprint": train.generator_fingerprint()}  # fmt: skip
+             "fingerprint": data.generator_fingerprint()}  # fmt: skip
     if _read_json(final / "noise_stamp.json") == stamp:
         return final
     final.parent.mkdir(parents=True, exist_ok=True)

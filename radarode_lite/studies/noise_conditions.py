@@ -237,7 +237,7 @@ def noisy_test_set(dataset, condition, seed=0, segments=None) -> TestSet:
     ----------
     dataset : :class:`radarode_lite.data.SegmentDataset` whose recordings have their ``.mat``
         files (data sets of :func:`radarode_lite.data.generate_dataset` with ``save_mat=True``,
-        e.g. :func:`radarode_lite.train.book_dataset`).
+        e.g. :func:`radarode_lite.data.book_dataset`).
     condition : a name or dict accepted by :func:`parse_condition`.
     seed : int >= 0, seed of the noise.
     segments : None (all) or indices of items of ``dataset`` to keep, in that order.
