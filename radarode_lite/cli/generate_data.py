@@ -21,11 +21,12 @@ import argparse
 import json
 import sys
 
-#: Choices of the flags, written out so that ``--help`` answers without importing the package
+from radarode_lite.conventions import STATUSES
+
+#: Choices of the flags, written out so that ``--help`` answers without importing torch
 #: (tests check them against ``radarode_lite.data`` and ``radarode_lite.timefreq``).
 PRESETS = ("lite", "paper")
 SIZES = ("default", "small")
-STATUSES = ("NB", "IB", "PE", "SP")
 
 
 def build_parser() -> argparse.ArgumentParser:

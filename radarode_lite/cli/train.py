@@ -58,6 +58,9 @@ steps are those of one process on the whole batch (exactly so with ``--norm grou
 normalisation keeps per-process statistics). Process 0 alone evaluates and writes the files.
 
 The last line printed is a JSON summary.
+
+At about 610 lines this module is longer than the others: it is one tool, its flag parsing,
+its checks of a resumed run and its result files, each in functions of its own.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from radarode_lite.cli import _common
+from radarode_lite.conventions import TASKS
 
 #: Version of the layout of ``model.pt`` and ``metrics.json``.
 FORMAT = 1
@@ -87,7 +91,6 @@ _REPO = _common.PACKAGE.parent  # the checkout, when run from a clone (its git c
 
 #: Choices of the flags, written out so that ``--help`` answers without importing torch
 #: (tests check them against ``radarode_lite.train`` and ``radarode_lite.timefreq``).
-TASKS = ("shape", "anchor", "ppi")
 PRESETS = ("lite", "paper")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
