@@ -46,7 +46,7 @@ class GradientMethod(MTLMethod):
         representation tensor flattened; much cheaper). In the second mode ``d`` is pushed
         through the backbone with one backward pass of the representation. In the first,
         passing ``shared_representation`` anyway makes the per-task gradients cheaper (see
-        the module docstring); the result is the same.
+        :mod:`radarode_lite.mtl.per_task`); the result is the same.
     batched : bool
         Carry the ``n`` per-task cotangents through the backbone in one batched reverse pass
         (default) or in a loop; if an operation cannot be batched, the code warns and loops.

@@ -277,9 +277,11 @@ class MTLMethod:
 
 
 # ============================================================================ helpers
+# Checks of the tensors of a training step (the checks of plain values are in _checks).
 
 
 def check_losses(losses, n_tasks: int) -> list[torch.Tensor]:
+    """The ``n_tasks`` losses as scalar tensors that require grad (a 1-D tensor is unbound)."""
     if isinstance(losses, torch.Tensor):
         if losses.ndim != 1:
             raise ValueError(f"losses must be a sequence of scalar tensors or a 1-D tensor, got shape {tuple(losses.shape)}")
@@ -299,6 +301,7 @@ def check_losses(losses, n_tasks: int) -> list[torch.Tensor]:
 
 
 def check_params(params, name: str, allow_empty: bool = False) -> list[torch.Tensor]:
+    """The tensors of ``params`` that require grad, as a list (at least one unless ``allow_empty``)."""
     if isinstance(params, torch.Tensor):
         params = [params]
     try:
@@ -315,6 +318,7 @@ def check_params(params, name: str, allow_empty: bool = False) -> list[torch.Ten
 
 
 def check_representation(rep) -> torch.Tensor:
+    """``rep`` if it is a tensor attached to the graph (the backbone's output)."""
     if not isinstance(rep, torch.Tensor):
         raise ValueError('shared_representation must be the backbone output tensor when gradients="representation"')
     if not rep.requires_grad:
