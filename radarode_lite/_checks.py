@@ -4,6 +4,8 @@ The one home of the package's validators: a module that checks an argument calls
 rather than writing its own, so that the same mistake gets the same one-line message everywhere.
 Each returns the value in its canonical type, or raises ``TypeError`` (wrong kind of value) or
 ``ValueError`` (right kind, wrong value) naming the argument and what was expected.
+The torch-specific checks (:func:`torch_generator`, :func:`gradient_matrix`, :func:`task_vector`)
+import torch when called, so importing this module imports numpy only.
 """
 
 from __future__ import annotations
@@ -138,3 +140,55 @@ def rng(value, name="rng") -> np.random.Generator:
     if isinstance(value, np.random.Generator):
         return value
     raise TypeError(f"{name} must be None, an int seed or a numpy Generator, got {type(value).__name__}")
+
+
+def torch_generator(value, name="generator", allow_none=True):
+    """``value`` if it is a ``torch.Generator`` (or None where allowed), else a TypeError."""
+    import torch
+
+    if (value is None and allow_none) or isinstance(value, torch.Generator):
+        return value
+    expected = "a torch.Generator or None" if allow_none else "a torch.Generator"
+    raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def gradient_matrix(G, name="G"):
+    """A task-gradient matrix as a detached finite real 2-D torch tensor with at least one row
+    and one column (a numpy array is converted; integer tensors become float64)."""
+    import torch
+
+    if isinstance(G, np.ndarray):
+        G = torch.from_numpy(G)
+    if not isinstance(G, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (n_tasks, n_params), got {type(G).__name__}")
+    if G.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (n_tasks, n_params), got shape {tuple(G.shape)}")
+    if G.shape[0] == 0 or G.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one task and one parameter, got shape {tuple(G.shape)}")
+    if G.is_complex() or G.dtype == torch.bool:
+        raise TypeError(f"{name} must be real-valued, got dtype {G.dtype}")
+    if not G.is_floating_point():
+        G = G.to(torch.float64)
+    if not bool(torch.isfinite(G).all()):
+        raise ValueError(f"{name} contains NaN or inf; every task gradient must be finite")
+    return G.detach()
+
+
+def task_vector(x, name, length=None):
+    """``x`` (numbers, scalar tensors or a tensor) as a finite non-empty 1-D float64 torch tensor,
+    of ``length`` entries (one per task) when given."""
+    import torch
+
+    try:
+        if isinstance(x, (list, tuple)):  # e.g. a list of scalar loss tensors
+            x = [float(e.detach()) if isinstance(e, torch.Tensor) else e for e in x]
+        t = torch.as_tensor(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(x).__name__}") from exc
+    if t.dim() != 1 or t.shape[0] == 0:
+        raise ValueError(f"{name} must be 1-D and non-empty, got shape {tuple(t.shape)}")
+    if length is not None and t.shape[0] != length:
+        raise ValueError(f"{name} must have length {length} (one entry per task), got {t.shape[0]}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite, got {t.tolist()}")
+    return t

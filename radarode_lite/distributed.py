@@ -33,7 +33,14 @@ DistributedDataParallel without ``SyncBatchNorm``; build the network with ``norm
 GradNorm (which needs per-task gradient norms of a layer inside the loss-balancing step) is not
 supported across processes.
 
-This module imports only torch; a single process never needs it.
+How a method uses it: :attr:`radarode_lite.mtl.interface.MTLMethod.reduction` is the one
+point where the reduction plugs in. The training loop sets ``method.reducer`` to a
+:class:`GradientReducer`; otherwise the method's reduction is a
+:class:`radarode_lite.mtl.interface.LocalReduction`, whose methods (``sum``, ``sum_list``,
+``gather_columns``, ``local_columns``, ``all_reduce_grads``) are those of this class with every
+collective the identity. The methods call them unconditionally, at the points 1-3 above.
+
+This module imports only torch and the package's input checks; a single process never needs it.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ import os
 from collections.abc import Sequence
 
 import torch
+
+from radarode_lite._checks import integer, positive_int
 
 __all__ = ["GradientReducer", "init_from_env", "is_distributed", "shard_indices"]
 
@@ -75,10 +84,8 @@ def shard_indices(indices: Sequence[int] | torch.Tensor, rank: int, world_size: 
     ``shard_indices(range(10), r, 3)`` gives ``[0..3]``, ``[4..6]``, ``[7..9]`` for ranks 0, 1, 2, so
     concatenating the slices of ranks 0, 1, ... gives the global batch in its order.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
-    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
-        raise ValueError(f"rank must be an int in [0, {world_size}), got {rank!r}")
+    world_size = positive_int(world_size, "world_size")
+    rank = integer(rank, "rank", low=0, high=world_size - 1)
     items = [int(i) for i in indices]
     base, extra = divmod(len(items), world_size)
     start = rank * base + min(rank, extra)
@@ -87,6 +94,9 @@ def shard_indices(indices: Sequence[int] | torch.Tensor, rank: int, world_size: 
 
 class GradientReducer:
     """The collectives a multi-task step needs across ranks (see the module docstring).
+
+    Set as ``method.reducer`` of a :class:`radarode_lite.mtl.MTLMethod`, it becomes the
+    method's :attr:`~radarode_lite.mtl.interface.MTLMethod.reduction`.
 
     Parameters
     ----------

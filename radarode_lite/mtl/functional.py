@@ -30,8 +30,17 @@ gradient magnitudes (Navon et al., 2022).
 Numerics: small ``(n, n)`` problems (Gram matrices, weights) are solved in float64; ``d``
 has the dtype and device of ``G``. ``G`` containing NaN or inf raises ``ValueError``.
 
+Where things live: this module states the sum, projection and sign methods (EW, PCGrad,
+GradDrop, GradVac) and chapter 11's alignment (:func:`balance_matrix`, :func:`aligned_mtl`,
+:func:`ega`, :func:`eccentric_weights`); the methods that solve a small problem over task
+weights (CAGrad, MGDA, IMTL-G, Nash-MTL, MoCo) are stated in
+:mod:`radarode_lite.mtl.weight_solvers` and re-exported here, so every method is
+``functional.<name>``; the linear algebra they share (Gram matrices in column blocks,
+minimum-norm solvers, simplex projection, KKT faces) is in :mod:`radarode_lite.mtl._linalg`.
+
 Taught in chapter 10 (gradient conflict and gradient methods) and chapter 11 (EGA, derived).
 """
+
 
 from __future__ import annotations
 
@@ -39,6 +48,16 @@ import math
 
 import numpy as np
 import torch
+
+from radarode_lite._checks import choice, fraction, non_negative, positive, torch_generator
+from radarode_lite._checks import gradient_matrix as _gradient_matrix
+from radarode_lite._checks import task_vector as _vector
+
+from ._linalg import combine as _combine
+from ._linalg import gram as _gram
+from ._linalg import min_norm_weights as _min_norm_weights
+from ._linalg import quadratic as _quadratic
+from .weight_solvers import cagrad, imtl_g, mgda, mgda_weights, moco, nash_mtl, nash_weights
 
 __all__ = [
     "ew",
@@ -60,7 +79,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------
-# Sum, projection and sign methods
+# Sum, projection and sign methods (chapter 10)
 # --------------------------------------------------------------------------------------
 
 
@@ -110,7 +129,7 @@ def pcgrad(G, generator: torch.Generator | None = None) -> torch.Tensor:
     Taught in chapter 10.
     """
     G = _gradient_matrix(G)
-    _check_generator(generator)
+    torch_generator(generator)
     n = G.shape[0]
     G64 = G.to(torch.float64)
     M = _gram(G64)
@@ -160,7 +179,7 @@ def graddrop(G, leak=0.0, generator: torch.Generator | None = None) -> torch.Ten
     Taught in chapter 10.
     """
     G = _gradient_matrix(G)
-    _check_generator(generator)
+    torch_generator(generator)
     n, m = G.shape
     leak_t = torch.as_tensor(leak, dtype=torch.float64)
     if leak_t.dim() == 0:
@@ -227,9 +246,9 @@ def gradvac(
     Taught in chapter 10.
     """
     G = _gradient_matrix(G)
-    _check_generator(generator)
-    _check_real(beta, "beta", low=0.0, high=1.0)
-    _check_real(eps, "eps", low=0.0)
+    torch_generator(generator)
+    fraction(beta, "beta")
+    non_negative(eps, "eps")
     n = G.shape[0]
     if state is None:
         targets = torch.zeros(n, n, dtype=torch.float64)
@@ -264,320 +283,8 @@ def gradvac(
 
 # --------------------------------------------------------------------------------------
 # Methods that solve a small problem over task weights
-# --------------------------------------------------------------------------------------
 
 
-def cagrad(G, c: float = 0.5, rescale: bool = True) -> torch.Tensor:
-    """CAGrad, conflict-averse gradient descent (Liu et al., NeurIPS 2021, Algorithm 1).
-
-    With the mean gradient :math:`g_0 = \\frac1n \\sum_i g_i`, CAGrad seeks the direction that
-    maximises the worst task's improvement within a ball around :math:`g_0`,
-
-    .. math:: \\max_{d}\\ \\min_i\\ g_i \\cdot d \\quad \\text{s.t.} \\quad
-              \\|d - g_0\\| \\le c\\, \\|g_0\\| ,
-
-    through its dual over the simplex :math:`\\Delta`,
-
-    .. math:: w^* = \\arg\\min_{w \\in \\Delta}\\ g_w \\cdot g_0 + \\phi\\, \\|g_w\\|, \\qquad
-              g_w = G^\\top w, \\quad \\phi = c\\, \\|g_0\\|,
-
-    whose solution gives :math:`d^* = g_0 + \\phi\\, g_w / \\|g_w\\|` (on the ball's boundary).
-    The dual is solved in closed form for two tasks (a convex problem in one variable whose
-    stationarity condition is a quadratic equation) and otherwise with SLSQP followed by an
-    exact solve of the stationarity equations on the active face. Scale convention: the
-    returned update is :math:`n\\, d^*/(1+c^2)` (``rescale=True``, the divisor of the authors'
-    default ``rescale=1``) or :math:`n\\, d^*`; with ``c = 0`` it is the summed gradient.
-    If :math:`g_{w^*} = 0` (the gradients are Pareto-stationary) the direction term is
-    undefined: for :math:`c \\ge 1` the ball contains 0 and the zero update is returned (it
-    raises no loss, as the paper's analysis of :math:`c \\ge 1` requires); for
-    :math:`c < 1` the scaled mean gradient :math:`n g_0 / (1+c^2)`.
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-    c : float >= 0
-        Radius of the ball relative to :math:`\\|g_0\\|` (the paper uses 0.4-0.5).
-    rescale : bool
-        Divide by :math:`1 + c^2` as in the authors' code.
-
-    Returns
-    -------
-    torch.Tensor, shape (n_params,)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    _check_real(c, "c", low=0.0)
-    n = G.shape[0]
-    M = _gram(G)
-    scale = float(np.max(np.diag(M)))
-    if scale == 0:
-        return torch.zeros_like(G[0])
-    divisor = (1 + c**2) if rescale else 1.0
-    A = M / scale
-    if c >= 1 and math.sqrt(_quadratic(A, _min_norm_weights(A))) <= 1e-7:
-        # Pareto-stationary G (0 in the convex hull of the rows): the ball around g_0 holds 0
-        # and no direction improves every task, so the best worst-case improvement, 0, is
-        # reached by d = 0 (the dual's direction g_w / |g_w| is then undefined)
-        return torch.zeros_like(G[0])
-    b = A.mean(axis=1)
-    g0_norm = math.sqrt(max(float(b.mean()), 0.0))  # |g_0| / sqrt(scale)
-    phi = c * g0_norm
-    w = _cagrad_dual(A, b, phi)
-    gw_norm = math.sqrt(_quadratic(A, w))  # |g_w| / sqrt(scale)
-    weights = np.full(n, 1.0 / n)  # d = G^T weights, starting from g_0
-    if c > 0 and gw_norm > 1e-12:
-        weights = weights + (c * g0_norm / gw_norm) * w
-    return _combine(torch.from_numpy(n * weights / divisor), G)
-
-
-def mgda(G) -> torch.Tensor:
-    """MGDA: :math:`n` times the minimum-norm point of the convex hull of the gradients.
-
-    .. math:: \\alpha^* = \\arg\\min_{\\alpha \\in \\Delta} \\|G^\\top \\alpha\\|^2, \\qquad
-              d = n\\, G^\\top \\alpha^*
-
-    (Désidéri, C. R. Math. 2012; Sener & Koltun, NeurIPS 2018). The minimum-norm point
-    :math:`u = G^\\top\\alpha^*` satisfies :math:`g_i \\cdot u \\ge \\|u\\|^2` for every task, so
-    ``-d`` is a descent direction for all tasks at once, and :math:`u = 0` exactly when the
-    gradients are Pareto-stationary (e.g. a zero row, or two opposite rows). The factor
-    :math:`n` makes ``d`` the sum when all rows are equal. See :func:`mgda_weights`.
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-
-    Returns
-    -------
-    torch.Tensor, shape (n_params,)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    alpha = _mgda_alpha(G)
-    return _combine(G.shape[0] * alpha, G)
-
-
-def mgda_weights(G) -> torch.Tensor:
-    """Weights :math:`\\alpha^*` on the simplex of MGDA's minimum-norm point (float64, (n_tasks,)).
-
-    Solved exactly: in closed form for two tasks,
-    :math:`\\alpha_1 = \\mathrm{clip}\\big((g_2 - g_1)\\cdot g_2 / \\|g_1 - g_2\\|^2, 0, 1\\big)`,
-    and otherwise by solving the equality-constrained problem on every face of the simplex
-    (its KKT system) and keeping the feasible solution of least norm (up to 12 tasks;
-    projected gradient iterations beyond). Computed in float64 on the Gram matrix scaled by
-    its largest diagonal entry. When the minimum-norm point is not unique in weights (linearly
-    dependent rows), one minimiser is returned. Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    return _mgda_alpha(G)
-
-
-def imtl_g(G) -> torch.Tensor:
-    """IMTL-G, impartial gradient weighting (Liu et al., ICLR 2021, Section 3.2).
-
-    Find weights :math:`\\alpha` with :math:`\\sum_i \\alpha_i = 1` such that
-    :math:`g = G^\\top \\alpha` has equal projections on every unit gradient
-    :math:`u_i = g_i/\\|g_i\\|`: :math:`g \\cdot u_i = g \\cdot u_j` for all :math:`i, j`.
-    Writing :math:`g = U^\\top \\beta` with the unit rows :math:`U`, the condition
-    :math:`U g = t\\mathbf{1}` gives :math:`\\beta \\propto (U U^\\top)^{+}\\mathbf{1}` and
-    :math:`\\alpha_i \\propto \\beta_i / \\|g_i\\|`; this is the paper's closed form, computed on
-    unit rows so that gradients of very different magnitudes stay well conditioned (the
-    pseudo-inverse, as in torchjd's generalisation, handles dependent rows). Zero rows get
-    weight 0; if the weights cannot be normalised (:math:`\\sum_i \\alpha_i \\approx 0`) the
-    update is zero. Returns :math:`d = n\\, G^\\top \\alpha`.
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-
-    Returns
-    -------
-    torch.Tensor, shape (n_params,)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    n = G.shape[0]
-    G64 = G.to(torch.float64)
-    norms = torch.linalg.vector_norm(G64, dim=1)
-    nonzero = norms > 0
-    if not bool(nonzero.any()):
-        return torch.zeros_like(G[0])
-    U = G64[nonzero] / norms[nonzero, None]
-    A = _gram(U)
-    beta = np.linalg.pinv(A, rcond=A.shape[0] * 1e-12, hermitian=True) @ np.ones(A.shape[0])
-    raw = torch.zeros(n, dtype=torch.float64)
-    raw[nonzero.cpu()] = torch.from_numpy(beta) / norms[nonzero].cpu()
-    total = raw.sum()
-    if abs(float(total)) <= 1e-12 * float(raw.abs().sum()):
-        return torch.zeros_like(G[0])
-    return _combine(n * raw / total, G)
-
-
-def nash_weights(G, max_iter: int = 100, tol: float = 1e-20) -> torch.Tensor:
-    """Nash-MTL weights: the positive solution of :math:`\\alpha_i (G G^\\top \\alpha)_i = 1`.
-
-    Navon et al. (ICML 2022, Section 3) define the Nash bargaining update
-    :math:`d = G^\\top \\alpha` by :math:`G G^\\top \\alpha = 1/\\alpha` (element-wise). This is
-    the stationarity condition of the strictly convex problem
-
-    .. math:: \\min_{\\alpha > 0}\\ \\tfrac12 \\alpha^\\top G G^\\top \\alpha - \\sum_i \\log \\alpha_i ,
-
-    solved here exactly by damped Newton iterations (the objective is self-concordant, so the
-    step :math:`1/(1+\\lambda)` with Newton decrement :math:`\\lambda` keeps :math:`\\alpha > 0`
-    and converges globally), instead of the paper's sequence of convex approximations.
-    Rows are first scaled to unit norm: if :math:`g_i \\to c_i g_i` then
-    :math:`\\alpha_i \\to \\alpha_i / c_i` and :math:`d` is unchanged, which the solver uses to
-    stay well conditioned. A ridge of :math:`10^{-12}` on the unit-row Gram matrix keeps the
-    problem bounded when the gradients are Pareto-stationary (then :math:`d \\to 0`); rows of
-    zeros get weight 0 (their bargaining condition cannot hold).
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-    max_iter : int
-        Newton iterations at most.
-    tol : float
-        Stop when the squared Newton decrement falls below ``tol``.
-
-    Returns
-    -------
-    torch.Tensor (float64), shape (n_tasks,)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    if not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
-    _check_real(tol, "tol", low=0.0)
-    G64 = G.to(torch.float64)
-    norms = torch.linalg.vector_norm(G64, dim=1)
-    nonzero = norms > 0
-    alpha = torch.zeros(G.shape[0], dtype=torch.float64)
-    if not bool(nonzero.any()):
-        return alpha.to(G.device)
-    U = G64[nonzero] / norms[nonzero, None]
-    A = _gram(U) + 1e-12 * np.eye(int(nonzero.sum()))
-    beta = _nash_newton(A, max_iter, tol)
-    alpha[nonzero.cpu()] = torch.from_numpy(beta) / norms[nonzero].cpu()
-    return alpha.to(G.device)
-
-
-def nash_mtl(G, max_norm: float | None = None, max_iter: int = 100) -> torch.Tensor:
-    """Nash-MTL update :math:`d = G^\\top \\alpha` with :math:`\\alpha` from :func:`nash_weights`.
-
-    Navon et al., ICML 2022. The update keeps the paper's scale, :math:`\\|d\\|^2 =
-    \\alpha^\\top G G^\\top \\alpha = n` (one task: :math:`d = g/\\|g\\|`), and it is invariant
-    to rescaling any task's loss. ``max_norm`` optionally clips :math:`\\|d\\|` as the authors'
-    code does (they use 1.0).
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-    max_norm : float, optional
-        Clip the norm of ``d`` to this value.
-    max_iter : int
-        Newton iterations at most.
-
-    Returns
-    -------
-    torch.Tensor, shape (n_params,)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    if max_norm is not None:
-        _check_real(max_norm, "max_norm", low=0.0)
-    G64 = G.to(torch.float64)
-    d = nash_weights(G, max_iter=max_iter) @ G64
-    if max_norm is not None:
-        norm = float(torch.linalg.vector_norm(d))
-        if norm > max_norm:
-            d = d * (max_norm / norm)
-    return d.to(G.dtype)
-
-
-def moco(
-    G,
-    state: dict | None = None,
-    losses=None,
-    beta: float = 0.5,
-    beta_sigma: float = 0.5,
-    gamma: float = 0.1,
-    gamma_sigma: float = 0.5,
-    rho: float = 0.0,
-) -> tuple[torch.Tensor, dict]:
-    """MoCo, multi-objective gradient correction (Fernando et al., ICLR 2023, Algorithm 1).
-
-    MoCo tracks the gradients with a moving estimate :math:`Y` and the MGDA weights with a
-    projected gradient step, so that the weights are not biased by stochastic gradients. At
-    step :math:`k` (``state["step"] + 1``), with :math:`\\beta_k = \\beta/k^{\\sigma_\\beta}` and
-    :math:`\\gamma_k = \\gamma/k^{\\sigma_\\gamma}`,
-
-    .. math::
-        Y \\leftarrow Y - \\beta_k (Y - G), \\qquad
-        \\lambda \\leftarrow \\Pi_\\Delta\\big(\\lambda - \\gamma_k (Y Y^\\top + \\rho I)\\lambda\\big),
-        \\qquad d = n\\, Y^\\top \\lambda ,
-
-    where :math:`\\Pi_\\Delta` is the Euclidean projection on the simplex (the paper's
-    choice; LibMTL uses a softmax instead). The first call starts from :math:`Y = G` and
-    uniform :math:`\\lambda`; when all rows are equal the weights stay uniform and ``d`` is
-    the summed gradient. If ``losses`` is given, each
-    row is first replaced by :math:`\\mathcal{L}_i\\, g_i / \\|g_i\\|`, the normalisation of the
-    authors' LibMTL implementation.
-
-    Parameters
-    ----------
-    G : torch.Tensor, shape (n_tasks, n_params)
-    state : dict or None
-        ``{"y": (n_tasks, n_params), "lam": (n_tasks,), "step": int}`` from the previous
-        call; not modified.
-    losses : sequence of float, shape (n_tasks,), optional
-    beta, beta_sigma, gamma, gamma_sigma : float
-        Step sizes :math:`\\beta_k`, :math:`\\gamma_k` as above (defaults of LibMTL).
-    rho : float >= 0
-        Regularisation of the weight update.
-
-    Returns
-    -------
-    (d, state) : (torch.Tensor of shape (n_params,), dict)
-
-    Taught in chapter 10.
-    """
-    G = _gradient_matrix(G)
-    for name, value in [("beta", beta), ("beta_sigma", beta_sigma), ("gamma", gamma),
-                        ("gamma_sigma", gamma_sigma), ("rho", rho)]:
-        _check_real(value, name, low=0.0)
-    n, m = G.shape
-    H = G.to(torch.float64)
-    if losses is not None:
-        loss_t = _vector(losses, "losses", n).to(H.device)
-        norms = torch.linalg.vector_norm(H, dim=1, keepdim=True)
-        H = torch.where(norms > 0, H / norms.clamp_min(1e-300), 0.0) * loss_t[:, None]
-    if state is None:
-        y, lam, step = H.clone(), torch.full((n,), 1.0 / n, dtype=torch.float64, device=H.device), 0
-    else:
-        if not isinstance(state, dict) or not {"y", "lam", "step"} <= set(state):
-            raise ValueError("state must be None or the dict returned by moco (keys 'y', 'lam', 'step')")
-        y = torch.as_tensor(state["y"], dtype=torch.float64, device=H.device)
-        lam = torch.as_tensor(state["lam"], dtype=torch.float64, device=H.device)
-        step = int(state["step"])
-        if y.shape != (n, m) or lam.shape != (n,):
-            raise ValueError(f"state['y'] must have shape ({n}, {m}) and state['lam'] shape ({n},)")
-    step += 1
-    beta_k = beta / step**beta_sigma
-    gamma_k = gamma / step**gamma_sigma
-    y = y - beta_k * (y - H)
-    YYt = _gram(y) + rho * np.eye(n)
-    lam_np = lam.cpu().numpy()
-    lam = torch.from_numpy(_project_simplex(lam_np - gamma_k * (YYt @ lam_np))).to(H.device)
-    d = n * (lam @ y)
-    return d.to(G.dtype), {"y": y, "lam": lam, "step": step}
-
-
-# --------------------------------------------------------------------------------------
-# Aligned-MTL and eccentric gradient alignment
 # --------------------------------------------------------------------------------------
 
 
@@ -637,7 +344,7 @@ def balance_matrix(G, rtol: float | None = None) -> torch.Tensor:
     n = G.shape[0]
     if rtol is None:
         rtol = n * torch.finfo(G.dtype).eps
-    _check_real(rtol, "rtol", low=0.0, high=1.0)
+    fraction(rtol, "rtol")
     M = _gram(G)
     lam, U = np.linalg.eigh(M)
     lam, U = lam[::-1], U[:, ::-1]
@@ -722,8 +429,7 @@ def ega(G, v_ecc, variant: str = "paper", rtol: float | None = None) -> torch.Te
     v = _vector(v_ecc, "v_ecc", G.shape[0])
     if bool((v < 0).any()) or float(v.sum()) <= 0:
         raise ValueError(f"v_ecc must be non-negative with a positive sum (task weights), got {v.tolist()}")
-    if variant not in ("paper", "official"):
-        raise ValueError(f"variant must be 'paper' or 'official', got {variant!r}")
+    choice(variant, "variant", ("paper", "official"))
     B = balance_matrix(G, rtol=rtol)
     v = v.to(B.device)
     weights = B @ v if variant == "paper" else B.sum(dim=1) * v
@@ -760,9 +466,7 @@ def eccentric_weights(prev_losses, warm_losses, temperature: float) -> torch.Ten
     warm = _vector(warm_losses, "warm_losses", prev.shape[0])
     if not bool(torch.all(warm > 0)):
         raise ValueError(f"warm_losses must all be positive, got {warm.tolist()}")
-    _check_real(temperature, "temperature", low=0.0)
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    positive(temperature, "temperature")
     n = prev.shape[0]
     k = n * torch.softmax((prev / warm) / temperature, dim=0)
     if isinstance(prev_losses, torch.Tensor) and prev_losses.is_floating_point():
@@ -772,297 +476,3 @@ def eccentric_weights(prev_losses, warm_losses, temperature: float) -> torch.Ten
 
 # --------------------------------------------------------------------------------------
 # Helpers
-# --------------------------------------------------------------------------------------
-
-
-def _gradient_matrix(G) -> torch.Tensor:
-    """Validate ``G``: a finite real 2-D tensor (or array) with at least one row and column."""
-    if isinstance(G, np.ndarray):
-        G = torch.from_numpy(G)
-    if not isinstance(G, torch.Tensor):
-        raise TypeError(f"G must be a torch.Tensor of shape (n_tasks, n_params), got {type(G).__name__}")
-    if G.dim() != 2:
-        raise ValueError(f"G must be 2-D (n_tasks, n_params), got shape {tuple(G.shape)}")
-    if G.shape[0] == 0 or G.shape[1] == 0:
-        raise ValueError(f"G must have at least one task and one parameter, got shape {tuple(G.shape)}")
-    if G.is_complex() or G.dtype == torch.bool:
-        raise TypeError(f"G must be real-valued, got dtype {G.dtype}")
-    if not G.is_floating_point():
-        G = G.to(torch.float64)
-    if not bool(torch.isfinite(G).all()):
-        raise ValueError("G contains NaN or inf; every task gradient must be finite")
-    return G.detach()
-
-
-def _vector(x, name: str, length: int | None = None) -> torch.Tensor:
-    """A finite 1-D float64 tensor of the expected length."""
-    try:
-        if isinstance(x, (list, tuple)):  # e.g. a list of scalar loss tensors
-            x = [float(e.detach()) if isinstance(e, torch.Tensor) else e for e in x]
-        t = torch.as_tensor(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise TypeError(f"{name} must be a sequence of numbers, got {type(x).__name__}") from exc
-    if t.dim() != 1 or t.shape[0] == 0:
-        raise ValueError(f"{name} must be 1-D and non-empty, got shape {tuple(t.shape)}")
-    if length is not None and t.shape[0] != length:
-        raise ValueError(f"{name} must have length {length} (one entry per task), got {t.shape[0]}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite, got {t.tolist()}")
-    return t
-
-
-def _check_real(value, name: str, low: float | None = None, high: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
-
-
-def _check_generator(generator) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-
-
-def _combine(weights: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    """:math:`G^\\top w` accumulated in float64, returned in ``G``'s dtype and device."""
-    w = weights.to(dtype=torch.float64, device=G.device)
-    if G.dtype == torch.float64:
-        return w @ G
-    return torch.cat([w @ block.to(torch.float64) for block in _column_blocks(G)]).to(G.dtype)
-
-
-def _gram(G: torch.Tensor) -> np.ndarray:
-    """The (n, n) Gram matrix :math:`G G^\\top` in float64, as a numpy array on the CPU.
-
-    A ``G`` of another dtype is converted one block of columns at a time, so that no
-    float64 copy of a very wide matrix is ever held.
-    """
-    if G.dtype == torch.float64:
-        return (G @ G.T).cpu().numpy()
-    M = torch.zeros(G.shape[0], G.shape[0], dtype=torch.float64, device=G.device)
-    for block in _column_blocks(G):
-        block = block.to(torch.float64)
-        M += block @ block.T
-    return M.cpu().numpy()
-
-
-def _column_blocks(G: torch.Tensor, width: int = 1 << 20):
-    """Views of ``G`` of at most ``width`` columns each, left to right."""
-    return torch.split(G, width, dim=1)
-
-
-def _project_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``v`` onto the probability simplex (sort-based).
-
-    The projection is unchanged by adding a constant to every entry, so ``v`` is first
-    shifted to a largest entry of 0: no cancellation between huge entries and the 1 of
-    the constraint, whatever the scale of ``v``.
-    """
-    v = np.asarray(v, dtype=np.float64)
-    v = v - v.max()
-    u = np.sort(v)[::-1]
-    css = np.cumsum(u) - 1.0
-    idx = np.arange(1, len(v) + 1)
-    r = np.flatnonzero(u - css / idx > 0)[-1] + 1  # u[0] = 0 > -1: never empty
-    return np.maximum(v - css[r - 1] / r, 0.0)
-
-
-def _mgda_alpha(G: torch.Tensor) -> torch.Tensor:
-    n = G.shape[0]
-    if n == 2:
-        G64 = G.to(torch.float64)
-        diff = G64[0] - G64[1]
-        denom = float(diff @ diff)
-        if denom == 0.0:
-            return torch.full((2,), 0.5, dtype=torch.float64, device=G.device)
-        gamma = min(max(float(-(diff @ G64[1])) / denom, 0.0), 1.0)
-        return torch.tensor([gamma, 1.0 - gamma], dtype=torch.float64, device=G.device)
-    return torch.from_numpy(_min_norm_weights(_gram(G))).to(G.device)
-
-
-def _min_norm_weights(M: np.ndarray) -> np.ndarray:
-    """Weights on the simplex of the minimum of :math:`\\alpha^\\top M \\alpha` (M a Gram matrix)."""
-    n = M.shape[0]
-    scale = float(np.max(np.diag(M)))
-    if n == 1 or scale == 0.0:
-        return np.full(n, 1.0 / n)
-    A = M / scale
-    alpha = _min_norm_faces(A) if n <= 12 else None
-    if alpha is None:  # many tasks, or no face solved cleanly: projected gradient iterations
-        alpha = _min_norm_projected(A)
-    return alpha
-
-
-def _min_norm_faces(A: np.ndarray) -> np.ndarray:
-    """Exact min of a^T A a over the simplex: KKT solve on every face, best feasible point.
-
-    Every comparison is relative (to the size of the face's system, of 1 for the weights,
-    and of the best value so far), so the answer does not depend on the overall scale of
-    ``A`` nor on how different the task scales are.
-    """
-    n = A.shape[0]
-    best, best_value = None, np.inf
-    for mask in range(1, 2**n):
-        S = [i for i in range(n) if mask >> i & 1]
-        alpha = _face_kkt(A, S)
-        if alpha is None:
-            continue
-        value = _quadratic(A, alpha)
-        if best is None or value < best_value * (1 - 1e-12):
-            best, best_value = alpha, value
-    return best
-
-
-def _face_kkt(A: np.ndarray, S: list) -> np.ndarray | None:
-    """Minimiser of a^T A a with sum(a) = 1 on the face ``S``, if it is feasible (a >= 0)."""
-    k, n = len(S), A.shape[0]
-    K = np.zeros((k + 1, k + 1))
-    K[:k, :k] = A[np.ix_(S, S)]
-    K[:k, k] = 1.0
-    K[k, :k] = 1.0
-    rhs = np.zeros(k + 1)
-    rhs[k] = 1.0
-    try:
-        sol = np.linalg.solve(K, rhs)
-    except np.linalg.LinAlgError:  # singular face: a minimiser on it, if any, by least squares
-        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-    size = np.abs(K).sum(axis=1) @ np.abs(sol) + 1.0
-    if not np.isfinite(sol).all() or np.abs(K @ sol - rhs).max() > 1e-10 * size:
-        return None
-    if np.any(sol[:k] < -1e-10):
-        return None
-    alpha = np.zeros(n)
-    alpha[S] = np.clip(sol[:k], 0.0, None)
-    return alpha / alpha.sum()
-
-
-def _quadratic(A: np.ndarray, a: np.ndarray) -> float:
-    """a^T A a, never negative."""
-    return max(float(a @ A @ a), 0.0)
-
-
-def _min_norm_projected(A: np.ndarray, iters: int = 20000) -> np.ndarray:
-    """Accelerated projected gradient for min a^T A a over the simplex (many tasks)."""
-    n = A.shape[0]
-    step = 1.0 / (2 * max(np.linalg.eigvalsh(A)[-1], 1e-300))
-    alpha = np.full(n, 1.0 / n)
-    z, t = alpha.copy(), 1.0
-    for _ in range(iters):
-        new = _project_simplex(z - step * 2 * A @ z)
-        t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
-        z = new + ((t - 1) / t_new) * (new - alpha)
-        if np.abs(new - alpha).max() < 1e-15:
-            alpha = new
-            break
-        alpha, t = new, t_new
-    return alpha
-
-
-def _cagrad_objective(w: np.ndarray, A: np.ndarray, b: np.ndarray, phi: float) -> float:
-    return float(w @ b + phi * math.sqrt(max(float(w @ A @ w), 0.0)))
-
-
-def _cagrad_dual(A: np.ndarray, b: np.ndarray, phi: float) -> np.ndarray:
-    """argmin over the simplex of w.b + phi * sqrt(w^T A w), A scaled to unit max diagonal."""
-    n = A.shape[0]
-    if n == 1:
-        return np.ones(1)
-    if n == 2:
-        return _cagrad_dual_two(A, b, phi)
-    from scipy.optimize import minimize
-
-    def objective(w):
-        return _cagrad_objective(w, A, b, phi)
-
-    def gradient(w):
-        q = math.sqrt(max(float(w @ A @ w), 1e-30))
-        return b + phi * (A @ w) / q
-
-    start = np.full(n, 1.0 / n)
-    result = minimize(objective, start, jac=gradient, method="SLSQP", bounds=[(0.0, 1.0)] * n,
-                      constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-                      options={"ftol": 1e-15, "maxiter": 1000})
-    candidates = [start, np.clip(result.x, 0.0, None) / max(np.clip(result.x, 0.0, None).sum(), 1e-300)]
-    candidates.extend(np.eye(n))
-    polished = _cagrad_face(A, b, phi, candidates[1] > 1e-9)
-    if polished is not None:
-        candidates.append(polished)
-    values = [_cagrad_objective(w, A, b, phi) for w in candidates]
-    return candidates[int(np.argmin(values))]
-
-
-def _cagrad_face(A, b, phi, support) -> np.ndarray | None:
-    """Stationary point of the CAGrad dual on the relative interior of one face, if valid."""
-    S = np.flatnonzero(support)
-    if len(S) < 2 or phi <= 0:
-        return None
-    A_S, b_S, ones = A[np.ix_(S, S)], b[S], np.ones(len(S))
-    try:
-        x = np.linalg.solve(A_S, ones)
-        y = np.linalg.solve(A_S, b_S)
-    except np.linalg.LinAlgError:
-        return None
-    s11, s1b, sbb = ones @ x, ones @ y, b_S @ y
-    disc = s1b**2 - s11 * (sbb - phi**2)
-    if s11 <= 0 or disc <= 0:
-        return None
-    nu = (s1b + math.sqrt(disc)) / s11
-    rho = phi / math.sqrt(disc)
-    w_S = (rho / phi) * (nu * x - y)
-    if np.any(w_S < -1e-12) or not np.isfinite(w_S).all():
-        return None
-    w = np.zeros(len(b))
-    w[S] = np.clip(w_S, 0.0, None)
-    return w / w.sum()
-
-
-def _cagrad_dual_two(A, b, phi) -> np.ndarray:
-    """Closed form for two tasks: w = (t, 1 - t), F(t) convex; solve F'(t) = 0 and clip."""
-    a = A[0, 0] + A[1, 1] - 2 * A[0, 1]  # |g1 - g2|^2
-    p = A[0, 1] - A[1, 1]  # g2 . (g1 - g2)
-    r = A[1, 1]  # |g2|^2
-    db = b[0] - b[1]
-    if a <= 1e-15 * max(A[0, 0], A[1, 1]):
-        return np.array([0.5, 0.5])
-    if phi == 0:
-        return np.array([1.0, 0.0]) if db < 0 else np.array([0.0, 1.0])
-    k = -db / phi  # required value of (a t + p) / sqrt(q(t))
-    D = max(a * r - p * p, 0.0)
-    if k * k >= a:
-        t = 1.0 if k > 0 else 0.0
-    else:
-        t = (math.copysign(math.sqrt(k * k * D / (a - k * k)), k) - p) / a
-    t = min(max(t, 0.0), 1.0)
-    candidates = [np.array([t, 1 - t]), np.array([1.0, 0.0]), np.array([0.0, 1.0])]
-    values = [_cagrad_objective(w, A, b, phi) for w in candidates]
-    return candidates[int(np.argmin(values))]
-
-
-def _nash_newton(A: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
-    """Damped Newton for min 0.5 b^T A b - sum(log b) over b > 0 (self-concordant).
-
-    Stops when the squared Newton decrement is below ``tol``, when the bargaining residual
-    max |b_i (A b)_i - 1| is below 1e-13, or when the decrement stops shrinking once it is
-    tiny (the limit of float64 for nearly Pareto-stationary gradients).
-    """
-    n = A.shape[0]
-    beta = np.full(n, 1.0 / math.sqrt(max(float(A.sum()), 1e-12) / n))
-    previous = np.inf
-    for _ in range(max_iter):
-        Ab = A @ beta
-        if np.max(np.abs(beta * Ab - 1.0)) < 1e-13:
-            break
-        grad = Ab - 1.0 / beta
-        delta = np.linalg.solve(A + np.diag(1.0 / beta**2), grad)
-        decrement2 = float(grad @ delta)
-        if decrement2 < tol or (decrement2 < 1e-12 and decrement2 > 0.25 * previous):
-            break
-        previous = decrement2
-        lam = math.sqrt(max(decrement2, 0.0))
-        step = 1.0 if lam < 0.25 else 1.0 / (1.0 + lam)
-        new = beta - step * delta
-        while np.any(new <= 0):
-            step *= 0.5
-            new = beta - step * delta
-        beta = new
-    return beta

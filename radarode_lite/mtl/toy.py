@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from radarode_lite._checks import choice, integer, positive_int
 from radarode_lite.mtl import functional as F
 
 __all__ = [
@@ -151,8 +152,7 @@ def pareto_set(n_points: int = 101) -> torch.Tensor:
 
     solved for :math:`x_2` with Brent's method. Taught in chapter 10.
     """
-    if not isinstance(n_points, int) or n_points < 2:
-        raise ValueError(f"n_points must be an int >= 2, got {n_points!r}")
+    integer(n_points, "n_points", low=2)
     return _pareto_set(n_points).clone()
 
 
@@ -193,8 +193,7 @@ def update_rule(name: str, generator: torch.Generator | None = None, **options) 
 
     Taught in chapters 10 and 11.
     """
-    if name not in METHODS:
-        raise ValueError(f"name must be one of {METHODS}, got {name!r}")
+    choice(name, "name", METHODS)
     simple = {"EW": F.ew, "CAGrad": F.cagrad, "MGDA": F.mgda, "IMTL-G": F.imtl_g,
               "Nash-MTL": F.nash_mtl, "Aligned-MTL": F.aligned_mtl}
     if name in simple:
@@ -296,10 +295,8 @@ def run_methods(
         raise TypeError("names must be a sequence of method names; use run_trajectories for one")
     if not isinstance(starts, torch.Tensor) or starts.dim() != 2 or starts.shape[1] != 2:
         raise ValueError(f"starts must be a tensor of shape (B, 2), got {getattr(starts, 'shape', type(starts))}")
-    if not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    positive_int(n_steps, "n_steps")
+    choice(optimizer, "optimizer", ("adam", "sgd"))
     options = options or {}
     s = _scales(scales)
     n_starts = starts.shape[0]

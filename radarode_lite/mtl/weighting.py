@@ -27,10 +27,11 @@ scalar tensors), each strictly positive where a logarithm is taken.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
+
+from radarode_lite._checks import non_negative, positive, positive_int, torch_generator
 
 __all__ = [
     "equal_weights",
@@ -64,7 +65,7 @@ def equal_weights(n_tasks: int) -> torch.Tensor:
     -------
     Tensor ``(n_tasks,)`` of ones.
     """
-    return torch.ones(_check_n_tasks(n_tasks))
+    return torch.ones(positive_int(n_tasks, "n_tasks"))
 
 
 def uncertainty_loss(losses, log_vars: torch.Tensor) -> torch.Tensor:
@@ -115,7 +116,7 @@ class UncertaintyWeights(torch.nn.Module):
 
     def __init__(self, n_tasks: int, init_log_var: float = 0.0):
         super().__init__()
-        n = _check_n_tasks(n_tasks)
+        n = positive_int(n_tasks, "n_tasks")
         self.log_vars = torch.nn.Parameter(torch.full((n,), float(init_log_var)))
 
     def forward(self, losses) -> torch.Tensor:
@@ -155,7 +156,7 @@ def dwa_weights(losses_prev, losses_prev2, temperature: float = 2.0) -> torch.Te
     if prev.shape != prev2.shape:
         raise ValueError(f"losses_prev and losses_prev2 must have the same shape, got "
                          f"{tuple(prev.shape)} and {tuple(prev2.shape)}")
-    temperature = _positive_float(temperature, "temperature")
+    temperature = positive(temperature, "temperature")
     ratio = prev / prev2
     return prev.numel() * torch.softmax(ratio / temperature, dim=0)
 
@@ -216,9 +217,8 @@ def rlw_weights(n_tasks: int, generator: torch.Generator | None = None) -> torch
     -------
     Tensor ``(n_tasks,)``, positive, summing to 1.
     """
-    n = _check_n_tasks(n_tasks)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    n = positive_int(n_tasks, "n_tasks")
+    torch_generator(generator)
     z = torch.randn(n, generator=generator)
     return torch.softmax(z, dim=0)
 
@@ -256,7 +256,7 @@ def stch_loss(losses, nadir=None, mu: float = 1.0) -> torch.Tensor:
     log_losses = torch.log(losses.clamp_min(LOG_EPS))
     if nadir is None:
         return log_losses.sum()
-    mu = _positive_float(mu, "mu")
+    mu = positive(mu, "mu")
     z = _positive_vector(nadir, "nadir").to(device=losses.device, dtype=losses.dtype)
     if z.shape != losses.shape:
         raise ValueError(f"nadir must have shape {tuple(losses.shape)}, got {tuple(z.shape)}")
@@ -272,7 +272,7 @@ def stch_weights(losses, nadir=None, mu: float = 1.0) -> torch.Tensor:
     safe = losses.clamp_min(LOG_EPS)
     if nadir is None:
         return 1.0 / safe
-    mu = _positive_float(mu, "mu")
+    mu = positive(mu, "mu")
     z = _positive_vector(nadir, "nadir").to(device=losses.device, dtype=losses.dtype)
     f = torch.log(safe) - torch.log(z)
     return losses.numel() * torch.softmax(f / mu, dim=0) / safe
@@ -316,8 +316,7 @@ def gradnorm_loss(weights: torch.Tensor, grad_norms, losses, initial_losses,
     initial = _positive_vector(initial_losses, "initial_losses").to(weights)
     if not (norms.shape == current.shape == initial.shape == weights.shape):
         raise ValueError("weights, grad_norms, losses and initial_losses must all have shape (n_tasks,)")
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
-        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
+    non_negative(alpha, "alpha")
     g = weights * norms
     rate = current / initial
     target = (g.mean() * (rate / rate.mean()) ** alpha).detach()
@@ -333,7 +332,7 @@ class GradNormWeights(torch.nn.Module):
 
     def __init__(self, n_tasks: int):
         super().__init__()
-        self.weights = torch.nn.Parameter(torch.ones(_check_n_tasks(n_tasks)))
+        self.weights = torch.nn.Parameter(torch.ones(positive_int(n_tasks, "n_tasks")))
 
     def forward(self, losses) -> torch.Tensor:
         """Weighted sum :math:`\\sum_i w_i \\mathcal{L}_i` with the current weights detached."""
@@ -348,12 +347,6 @@ class GradNormWeights(torch.nn.Module):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _check_n_tasks(n_tasks) -> int:
-    if isinstance(n_tasks, bool) or not isinstance(n_tasks, int) or n_tasks < 1:
-        raise ValueError(f"n_tasks must be an integer >= 1, got {n_tasks!r}")
-    return n_tasks
 
 
 def _as_loss_vector(losses) -> torch.Tensor:
@@ -402,8 +395,3 @@ def _nonnegative_vector(values, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must be non-negative, got {v.tolist()}")
     return v
 
-
-def _positive_float(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
