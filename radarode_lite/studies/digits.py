@@ -34,7 +34,7 @@ The network (:class:`DigitsNet`) is a small multilayer perceptron trunk with one
 task (hard parameter sharing). :func:`train` runs any method of
 :func:`radarode_lite.mtl.methods.get_method` on it, :func:`train_single_task` the one-network-
 per-task baselines, and :func:`delta_m_vs_single_task` scores a run against them with
-:func:`radarode_lite.metrics.delta_m`.
+:func:`radarode_lite.metrics.delta_m_from_metrics`.
 
 Taught in chapter 15. The module is longer than the book's usual 600 lines because it holds one
 whole application (data, network, losses, training, scores) that chapter 15 reads from top

@@ -14,7 +14,7 @@ of such records into tables:
   together, the reference of :math:`\Delta_m`;
 - :func:`delta_m_table2`: :math:`\Delta_m` of one run against a baseline with the per-task
   grouping of Table II of Zhang et al. (IEEE TIM 2025): shape (RMSE, PCC), cycle length (PPI
-  error), anchor (timing error, MDR); see :func:`radarode_lite.metrics.delta_m`;
+  error), anchor (timing error, MDR); see :func:`radarode_lite.metrics.delta_m_from_metrics`;
 - :func:`delta_m_per_task`: the three per-task terms whose mean is :math:`\Delta_m`;
 - :func:`table2`: the rows of Table II from the runs found, :math:`\Delta_m` computed per seed
   against that seed's baseline, then averaged;
