@@ -121,9 +121,9 @@ def compute_metrics(predictions: dict, targets: dict, tasks=None) -> dict:
     - cycle length: ``ppi_error_ms``, mean absolute error of the argmax class, ms.
     - anchors: R peaks picked from each predicted heat map (:func:`radarode_lite.metrics.detect_anchors`,
       threshold 0.5, 0.3 s apart) and matched one-to-one with the window's true R peaks within
-      0.15 s (:func:`radarode_lite.metrics.match_peaks`); ``timing_error_ms`` is the mean
-      absolute error over all matched pairs of all windows (NaN if nothing matched) and
-      ``mdr_pct`` the percentage of true peaks without a partner.
+      0.15 s, pooled over windows (:func:`radarode_lite.metrics.pooled_anchor_scores`);
+      ``timing_error_ms`` is the mean absolute error over all matched pairs of all windows
+      (NaN if nothing matched) and ``mdr_pct`` the percentage of true peaks without a partner.
 
     Parameters
     ----------
@@ -154,35 +154,11 @@ def compute_metrics(predictions: dict, targets: dict, tasks=None) -> dict:
         out["pcc_pct"] = 100.0 * float(np.mean(metrics.pcc(predictions["shape"], targets["shape"], axis=-1)))
     if "anchor" in tasks:
         found = [metrics.detect_anchors(heatmap, fs=FS) for heatmap in predictions["anchor"]]
-        out.update(_pooled_anchor_scores(found, targets["r_peaks_s"], metrics.MATCH_TOLERANCE_S))
+        out.update(metrics.pooled_anchor_scores(found, targets["r_peaks_s"], metrics.MATCH_TOLERANCE_S))
     if "ppi" in tasks:
         out["ppi_error_ms"] = metrics.ppi_error_ms(predictions["ppi"], targets["ppi"], fs=FS)
     out["n_segments"] = float(n)
     return out
-
-
-def _pooled_anchor_scores(pred_times_list, true_times_list, tolerance_s) -> dict:
-    """Timing error (ms) and missed-detection rate (%) pooled over segments.
-
-    In each segment the predicted times are matched one-to-one with the true R peaks within
-    ``tolerance_s`` (:func:`radarode_lite.metrics.match_peaks`). ``timing_error_ms``: the mean
-    absolute time difference over all matched pairs of all segments (NaN if none matched);
-    ``mdr_pct``: 100 x (1 - matched / true peaks) over all segments (NaN if no true peak).
-    Segments without a true peak are skipped (their predictions count for nothing).
-    """
-    errors, n_true, n_matched = [], 0, 0
-    for found, true in zip(pred_times_list, true_times_list):
-        true = np.asarray(true, dtype=float)
-        if true.size == 0:
-            continue
-        found = np.asarray(found, dtype=float)
-        ip, it = metrics.match_peaks(found, true, tolerance_s=tolerance_s)
-        errors.extend(np.abs(found[ip] - true[it]).tolist())
-        n_true, n_matched = n_true + true.size, n_matched + it.size
-    return {
-        "timing_error_ms": 1000.0 * float(np.mean(errors)) if errors else float("nan"),
-        "mdr_pct": 100.0 * (1.0 - n_matched / n_true) if n_true else float("nan"),
-    }
 
 
 def evaluate(model, dataset, tasks=TASKS, batch_size=64) -> dict:

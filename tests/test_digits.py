@@ -191,7 +191,7 @@ def test_smoke_grid_writes_results_that_load(tmp_path):
     spec.loader.exec_module(script)
     threads = torch.get_num_threads()
     try:
-        again = script.main(["--smoke", "--out", str(out)])
+        again = script.run(["--smoke", "--out", str(out)])
     finally:
         torch.set_num_threads(threads)
     assert again["runs_skipped"] == 5 and again["runs_done"] == 0

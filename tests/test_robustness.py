@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from radarode_lite import data
+from radarode_lite import data, noise
 from radarode_lite.studies import frameworks as FW
 from radarode_lite.studies import noise_conditions as NC
 from radarode_lite.studies import results
@@ -34,7 +34,7 @@ def tiny(tmp_path_factory):
 
 
 def _cardiac(x):
-    return NC._cardiac_part(x, FS)
+    return noise.cardiac_part(x, FS)
 
 
 # --------------------------------------------------------------------------- conditions
@@ -78,8 +78,8 @@ def test_constant_noise_has_its_nominal_snr_and_lower_snr_is_worse(tiny):
     p_card = np.var(_cardiac(np.asarray(rcg, dtype=float).T[::7][:8]), axis=-1)  # the lite channels 0, 7, ..., 49
     measured = []
     for snr in (6, 0, -3, -9):
-        noise = NC.noisy_test_set(test, f"snr:{snr}").radar - clean.radar
-        snr_est = 10 * np.log10(p_card / np.var(noise[0], axis=-1))  # per channel, over one 4-s window
+        added = NC.noisy_test_set(test, f"snr:{snr}").radar - clean.radar
+        snr_est = 10 * np.log10(p_card / np.var(added[0], axis=-1))  # per channel, over one 4-s window
         assert np.all(np.abs(snr_est - snr) < 1.0), (snr, snr_est)
         measured.append(float(np.mean(snr_est)))
     assert all(a > b for a, b in zip(measured, measured[1:]))
@@ -259,7 +259,7 @@ def test_bad_inputs_raise(tiny):
         FW.train_direct(FW.build_model("radarode"), FW.in_memory(tiny["train"]))
     with pytest.raises(ValueError, match="epochs"):
         FW.train_direct(FW.DirectRegression(), FW.in_memory(tiny["train"]), epochs=0)
-    with pytest.raises(ValueError, match="lacks the columns"):
+    with pytest.raises(ValueError, match="lacks the metrics"):
         R.delta_m_pct({"rmse": 1.0}, {"rmse": 1.0})
     with pytest.raises(ValueError, match="one shape"):
         R.ecg_metrics(np.zeros((2, 800)), np.zeros((2, 700)), [np.zeros(0)] * 2)

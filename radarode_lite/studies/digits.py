@@ -34,10 +34,10 @@ The network (:class:`DigitsNet`) is a small multilayer perceptron trunk with one
 task (hard parameter sharing). :func:`train` runs any method of
 :func:`radarode_lite.mtl.methods.get_method` on it, :func:`train_single_task` the one-network-
 per-task baselines, and :func:`delta_m_vs_single_task` scores a run against them with
-:func:`radarode_lite.metrics.delta_m`.
+:func:`radarode_lite.metrics.delta_m_from_metrics`.
 
 Taught in chapter 15. The module is longer than the book's usual 600 lines because it holds one
-whole application (data, network, losses, training loop, scores) that chapter 15 reads from top
+whole application (data, network, losses, training, scores) that chapter 15 reads from top
 to bottom; most of its length is the documentation of that problem.
 """
 
@@ -56,6 +56,7 @@ from torch import nn
 from radarode_lite import _checks
 from radarode_lite import metrics as M
 from radarode_lite.mtl import methods as _methods
+from radarode_lite.train import run_epoch
 
 __all__ = [
     "TASKS",
@@ -83,8 +84,8 @@ TASKS = ("class", "image", "blot")
 #: and ``pcc_pct`` play the part of the shape task's ``rmse_norm`` and ``pcc_pct``, and
 #: ``error_px`` that of the anchors' ``timing_error_ms``.
 METRICS = {"class": ("accuracy_pct",), "image": ("rmse", "pcc_pct"), "blot": ("error_px",)}
-#: Whether a higher value of each metric is better.
-HIGHER_IS_BETTER = {"class": (True,), "image": (False, True), "blot": (False,)}
+#: Whether a higher value of each metric of :data:`METRICS` is better.
+HIGHER_IS_BETTER = {"accuracy_pct": True, "rmse": False, "pcc_pct": True, "error_px": False}
 #: Side of the square images, pixels.
 IMAGE_SIDE = 8
 _N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -450,7 +451,7 @@ def train(method: str = "ew", seed: int = 0, problem: DigitsProblem | None = Non
           hidden: Sequence[int] = (128, 64), method_kwargs: Mapping | None = None) -> DigitsRun:
     """Train a :class:`DigitsNet` on ``tasks`` with a multi-task method; evaluate it on the test set.
 
-    The loop of :mod:`radarode_lite.mtl.methods`: Adam on all parameters; at every step the
+    The loop of :func:`radarode_lite.train.run_epoch`: Adam on all parameters; at every step the
     method's ``backward`` (with the heads as ``task_params`` and the trunk output as
     ``shared_representation``) replaces ``sum(losses).backward()``; every epoch starts with
     ``method.start_epoch(epoch)`` and ends with ``method.end_epoch(mean losses of the epoch)``,
@@ -534,7 +535,12 @@ def _method(method, n_tasks, seed, method_kwargs):
 
 
 def _fit(model, mtl, problem, tasks, epochs, batch_size, lr, seed) -> dict:
-    """Adam on all parameters for ``epochs`` passes in seeded random mini-batches; the history of :class:`DigitsRun`."""
+    """Adam on all parameters for ``epochs`` passes in seeded random mini-batches; the history of :class:`DigitsRun`.
+
+    Every epoch is one :func:`radarode_lite.train.run_epoch`; the method's epoch hooks are
+    called here around it, so that EGA's eccentric vector can be read once it is set for the
+    epoch and before the first step.
+    """
     shuffle = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     shared = model.shared_parameters()
@@ -550,40 +556,17 @@ def _fit(model, mtl, problem, tasks, epochs, batch_size, lr, seed) -> dict:
     history = {"train_losses": [], "weights": []}
     if mtl.name == "ega":
         history["v_ecc"] = []
-    model.train()
     for epoch in range(epochs):
         mtl.start_epoch(epoch)
         if "v_ecc" in history:
             history["v_ecc"].append([float(v) for v in mtl.v_ecc])
         order = torch.randperm(n, generator=shuffle)
         batches = (order[first:first + batch_size] for first in range(0, n, batch_size))
-        loss_sum, weight_sum, steps = _train_epoch(model, batches, compute_losses, mtl, optimizer, shared, heads)
-        mean_losses = (loss_sum / n).tolist()
-        mtl.end_epoch(mean_losses)
-        history["train_losses"].append(mean_losses)
-        history["weights"].append((weight_sum / steps).tolist())
+        result = run_epoch(model, batches, compute_losses, mtl, optimizer, shared, task_params=heads)
+        mtl.end_epoch(result["loss"])
+        history["train_losses"].append(result["loss"])
+        history["weights"].append(result["weights"])
     return history
-
-
-def _train_epoch(model, batches, compute_losses, method, optimizer, shared, task_params):
-    """One pass over ``batches``: the method's ``backward`` in place of ``sum(losses).backward()``, then a step.
-
-    ``compute_losses(model, batch) -> (task losses, shared representation, items)``. Returns
-    the item-weighted sum of the task losses, the sum of the method's weights over the steps
-    (float64 tensors of one value per task) and the number of steps.
-    """
-    loss_sum = torch.zeros(method.n_tasks, dtype=torch.float64)
-    weight_sum = torch.zeros(method.n_tasks, dtype=torch.float64)
-    steps = 0
-    for batch in batches:
-        optimizer.zero_grad(set_to_none=True)
-        losses, z, n_items = compute_losses(model, batch)
-        info = method.backward(losses, shared, task_params=task_params, shared_representation=z)
-        optimizer.step()
-        loss_sum += info["losses"].double() * n_items
-        weight_sum += info["weights"].double()
-        steps += 1
-    return loss_sum, weight_sum, steps
 
 
 def train_single_task(task: str, seed: int = 0, problem: DigitsProblem | None = None, **kwargs) -> DigitsRun:
@@ -630,7 +613,7 @@ def average_metrics(runs: Sequence[Mapping]) -> dict:
 def delta_m_vs_single_task(metrics: Mapping, baseline: Mapping, tasks: Sequence[str] = TASKS) -> float:
     """:math:`\\Delta_m` (%) of a multi-task run against the single-task baselines.
 
-    The per-task form of :func:`radarode_lite.metrics.delta_m` over :data:`METRICS`: the
+    :func:`radarode_lite.metrics.delta_m_from_metrics` with the groups :data:`METRICS`: the
     class task counts its accuracy, the image task the mean of its RMSE and PCC changes, the
     blot task its error, and the three tasks weigh alike. Positive means better than one
     network per task.
@@ -646,16 +629,8 @@ def delta_m_vs_single_task(metrics: Mapping, baseline: Mapping, tasks: Sequence[
 
     Taught in chapter 15.
     """
-    tasks = _check_tasks(tasks)
-    for name, arg in (("metrics", metrics), ("baseline", baseline)):
-        if not isinstance(arg, Mapping):
-            raise TypeError(f"{name} must be a dict task -> metric -> value, got {type(arg).__name__}")
-        for t in tasks:
-            if t not in arg or not all(k in arg[t] for k in METRICS[t]):
-                raise ValueError(f"{name} must hold the metrics {METRICS[t]} of task {t!r}")
-    base = {t: [baseline[t][k] for k in METRICS[t]] for t in tasks}
-    new = {t: [metrics[t][k] for k in METRICS[t]] for t in tasks}
-    return M.delta_m(base, new, {t: list(HIGHER_IS_BETTER[t]) for t in tasks})
+    groups = {t: METRICS[t] for t in _check_tasks(tasks)}
+    return M.delta_m_from_metrics(baseline, metrics, groups, HIGHER_IS_BETTER)
 
 
 # ============================================================================ helpers

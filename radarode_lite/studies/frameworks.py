@@ -169,9 +169,10 @@ def train_direct(model, train_set, epochs=12, batch_size=32, lr=1e-3, seed=0, pr
     """Train a :class:`DirectRegression` to regress :func:`ecg_reference` of each window (chapter 14).
 
     Mean squared error between the output and the reference 4-s ECG of the item's ``"ecg"``,
-    minimised with Adam. Deterministic for a seed, like :func:`radarode_lite.train.train`: the
-    batch order comes from a seeded ``torch.Generator`` and any other draw from
-    ``torch.manual_seed(seed)`` inside a forked random state.
+    minimised with Adam, one :func:`radarode_lite.train.run_epoch` per epoch (one task, equal
+    weighting: the plain gradient of the MSE). Deterministic for a seed, like
+    :func:`radarode_lite.train.train`: the batch order comes from a seeded ``torch.Generator``
+    and any other draw from ``torch.manual_seed(seed)`` inside a forked random state.
 
     Parameters
     ----------
@@ -185,8 +186,14 @@ def train_direct(model, train_set, epochs=12, batch_size=32, lr=1e-3, seed=0, pr
 
     Returns
     -------
-    dict with ``"train_loss"`` (epoch-mean MSE per epoch) and ``"epoch_s"`` (wall time per epoch, s).
+    dict with ``"train_loss"`` (epoch-mean MSE per epoch, each batch weighted by its size; a lone
+    last item trained with the one before it counts twice) and ``"epoch_s"`` (wall time per epoch, s).
     """
+    from tqdm.auto import tqdm
+
+    from radarode_lite.mtl.methods import get_method
+    from radarode_lite.train import run_epoch
+
     if not isinstance(model, DirectRegression):
         raise TypeError(f"model must be a DirectRegression, got {type(model).__name__}")
     epochs, batch_size = _checks.integer(epochs, "epochs", low=1), _checks.integer(batch_size, "batch_size", low=1)
@@ -197,19 +204,22 @@ def train_direct(model, train_set, epochs=12, batch_size=32, lr=1e-3, seed=0, pr
     target = torch.as_tensor(ecg_reference(np.stack([np.asarray(it["ecg"], dtype=np.float64) for it in items])),
                              dtype=torch.float32)  # fmt: skip
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    history = {"train_loss": [], "epoch_s": []}
-    from tqdm.auto import tqdm
+    device = next(model.parameters()).device
+    method, shared = get_method("ew", n_tasks=1), list(model.parameters())
 
+    def compute_losses(net, idx):
+        return [F.mse_loss(net(sst[idx].to(device)), target[idx].to(device))], None, idx.numel()
+
+    history = {"train_loss": [], "epoch_s": []}
     was_training = model.training
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        model.train()
         for _ in tqdm(range(epochs), desc="epochs", unit="epoch", disable=not progress):
             began = time.perf_counter()
             order = torch.randperm(len(items), generator=generator)
-            total = _direct_epoch(model, _direct_batches(order, batch_size), sst, target, optimiser)
-            history["train_loss"].append(total / len(items))
+            result = run_epoch(model, _direct_batches(order, batch_size), compute_losses, method, optimiser, shared)
+            history["train_loss"].append(result["loss"][0])
             history["epoch_s"].append(time.perf_counter() - began)
     model.train(was_training)
     return history
@@ -225,21 +235,6 @@ def _direct_batches(order, batch_size) -> list[torch.Tensor]:
             idx = order[start - 1 : start + 1]
         batches.append(idx)
     return batches
-
-
-def _direct_epoch(model, batches, sst, target, optimiser) -> float:
-    """One epoch of :func:`train_direct`: per batch the MSE to the reference ECG, its gradient and
-    an Adam step; returns the sum over batches of the batch loss times the batch size."""
-    device = next(model.parameters()).device
-    total = 0.0
-    for idx in batches:
-        out = model(sst[idx].to(device))
-        loss = F.mse_loss(out, target[idx].to(device))
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        total += loss.item() * idx.numel()
-    return total
 
 
 def predict_direct(model, sst, batch_size=64) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Noise conditions of the robustness study and the noisy test sets they make (chapter 14).
 
-A study module (:mod:`radarode_lite.studies`): it imports the pipeline (data, signals,
+A study module (:mod:`radarode_lite.studies`): it imports the pipeline (data, noise models,
 time-frequency transform) and is not imported by it. Zhang et al. (IEEE TIM 2025, Section V)
 test three radar-to-ECG frameworks under two families of noise added to the radar signal:
 
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from radarode_lite import _checks, data, signals, timefreq
-from radarode_lite.conventions import CARDIAC_HIGHPASS_HZ, FS, WINDOW_S
+from radarode_lite import _checks, data, noise, timefreq
+from radarode_lite.conventions import FS, WINDOW_S
 
 __all__ = [
     "CONSTANT_CONDITIONS",
@@ -72,7 +72,7 @@ def parse_condition(condition) -> dict:
 
     - ``"clean"``: no added noise (the baseline);
     - ``"snr:DB"``: constant white noise at ``DB`` dB relative to each radar channel's cardiac
-      part (:func:`radarode_lite.data.add_radar_noise`);
+      part (:func:`radarode_lite.noise.add_radar_noise`);
     - ``"abrupt:DB:SECONDS[:FRACTION]"``: one burst of ``SECONDS`` s (0 < SECONDS <= 4) at
       ``DB`` dB in a ``FRACTION`` of the test segments (default :data:`ABRUPT_FRACTION`;
       the grid uses 1, every segment).
@@ -217,12 +217,12 @@ def noisy_test_set(dataset, condition, seed=0, segments=None) -> TestSet:
     of the whole recording, the segment's 120 frames sliced and normalised per channel): with
     ``"clean"`` the inputs equal the stored ones.
 
-    - ``snr:DB``: :func:`radarode_lite.data.add_radar_noise` on the whole recording (noise
+    - ``snr:DB``: :func:`radarode_lite.noise.add_radar_noise` on the whole recording (noise
       power relative to each channel's cardiac part).
     - ``abrupt:DB:SECONDS:FRACTION``: a ``FRACTION`` of each recording's segments, drawn at
       random, each get one burst of ``SECONDS`` s at a uniformly random place inside the
       segment, at ``DB`` dB relative to the channel's cardiac power over the recording
-      (:func:`radarode_lite.signals.add_abrupt_noise`), as
+      (:func:`radarode_lite.noise.add_abrupt_noise`), as
       :func:`radarode_lite.data.segment_recording` defines abrupt noise. A segment sees its
       own burst only. To spare spectrograms, segments whose starts lie at least 8 s apart
       share one transform of the recording with all their bursts: the others are then at
@@ -292,8 +292,11 @@ def _recording_items(dataset, j, windows, cond, spec, seed, crc) -> dict[int, di
     trial = int(rec.get("trial", j))
     if cond["family"] == "constant":
         rng = np.random.default_rng(np.random.SeedSequence([seed, crc, trial]))
-        x = data.add_radar_noise(x.T, cond["snr_db"], fs, rng=rng).T
-    bursts = _draw_bursts(cond, starts, spec.window_s, seed, crc, trial) if cond["family"] == "abrupt" else {}
+        x = noise.add_radar_noise(x.T, cond["snr_db"], fs, rng=rng).T
+    bursts = {}
+    if cond["family"] == "abrupt":
+        bursts = noise.seeded_bursts(len(starts), cond["fraction"], cond["duration_s"], cond["snr_db"], spec.window_s,
+                                     (seed, crc, trial))  # fmt: skip
     plain = [k for k in sorted(set(windows)) if k not in bursts]
     hit = [k for k in sorted(set(windows)) if k in bursts]
     groups = ([plain] if plain else []) + _spaced_groups(hit, starts, spec.window_s)
@@ -312,12 +315,12 @@ def _with_bursts(x, group, bursts, starts, cardiac, fs):
     if group[0] not in bursts:
         return x, cardiac
     if cardiac is None:
-        cardiac = _cardiac_part(x, fs)
+        cardiac = noise.cardiac_part(x, fs, axis=-1)
     noisy = x.copy()
     for k in group:
         if k in bursts:
             b = bursts[k]
-            burst = signals.add_abrupt_noise(cardiac, fs, b["duration_s"], b["snr_db"], rng=b["rng"],
+            burst = noise.add_abrupt_noise(cardiac, fs, b["duration_s"], b["snr_db"], rng=b["rng"],
                                              start_s=starts[k] + b["start_s"], axis=-1)  # fmt: skip
             noisy += burst - cardiac  # the burst alone
     return noisy, cardiac
@@ -364,20 +367,6 @@ def _test_set(cond, parts, fs) -> TestSet:
 # ---------------------------------------------------------------------------------------
 
 
-def _draw_bursts(cond, starts, window_s, seed, crc, trial) -> dict:
-    """Which segments of a recording get a burst, and where: ``{segment: {start_s, duration_s, snr_db, rng}}``."""
-    n = len(starts)
-    pick = np.random.default_rng(np.random.SeedSequence([seed, crc, trial]))
-    count = int(round(cond["fraction"] * n))
-    chosen = range(n) if count == n else np.sort(pick.choice(n, size=count, replace=False))
-    out = {}
-    for k in chosen:
-        rng = np.random.default_rng(np.random.SeedSequence([seed, crc, trial, int(k)]))
-        offset = float(rng.uniform(0.0, window_s - cond["duration_s"]))
-        out[int(k)] = {"start_s": offset, "duration_s": cond["duration_s"], "snr_db": cond["snr_db"], "rng": rng}
-    return out
-
-
 def _spaced_groups(windows, starts, window_s) -> list[list[int]]:
     """Segments with bursts that can share one transform: starts at least ``window_s + 4 s`` apart."""
     groups: list[list[int]] = []
@@ -389,14 +378,6 @@ def _spaced_groups(windows, starts, window_s) -> list[list[int]]:
         else:
             groups.append([k])
     return groups
-
-
-def _cardiac_part(x, fs):
-    """Radar channels ``(C, N)`` high-passed at ``CARDIAC_HIGHPASS_HZ`` (the reference of every SNR)."""
-    from scipy import signal as sps
-
-    sos = sps.butter(4, CARDIAC_HIGHPASS_HZ, btype="high", fs=fs, output="sos")
-    return sps.sosfiltfilt(sos, x, axis=-1)
 
 
 def _check_test_set(test_set) -> None:

@@ -68,29 +68,18 @@ _PAPER_MOVEMENT = {"mild (0 dB)": 0, "extensive (-9 dB)": -9}
 def anchor_scores(anchors, r_peaks_s, tolerance_s=metrics.MATCH_TOLERANCE_S) -> dict:
     """Timing error (ms) and missed-detection rate (%) of per-segment anchors against the true R peaks.
 
-    In every segment the anchors are matched one-to-one with the true R peaks within
-    ``tolerance_s`` (:func:`radarode_lite.metrics.match_peaks`); ``timing_error_ms`` is the mean
-    absolute time difference over all matched pairs of all segments (NaN if none) and ``mdr_pct``
-    the percentage of true R peaks left without a partner.
+    :func:`radarode_lite.metrics.pooled_anchor_scores` with strictly increasing times required:
+    in every segment the anchors are matched one-to-one with the true R peaks within
+    ``tolerance_s``; ``timing_error_ms`` is the mean absolute time difference over all matched
+    pairs of all segments (NaN if none) and ``mdr_pct`` the percentage of true R peaks left
+    without a partner.
 
     Parameters
     ----------
     anchors, r_peaks_s : lists of N arrays of times in s from each segment's start.
     tolerance_s : s, > 0.
     """
-    if isinstance(r_peaks_s, (str, bytes)) or not isinstance(r_peaks_s, Sequence):
-        raise TypeError(f"r_peaks_s must be a list of arrays of times in s, got {type(r_peaks_s).__name__}")
-    true = _anchor_list(r_peaks_s, len(r_peaks_s), "r_peaks_s")
-    found = _anchor_list(anchors, len(true), "anchors")
-    tolerance_s = _checks.positive(tolerance_s, "tolerance_s")
-    errors, n_true, n_matched = [], 0, 0
-    for f, r in zip(found, true):
-        if r.size:
-            ip, it = metrics.match_peaks(f, r, tolerance_s)
-            errors.extend(np.abs(f[ip] - r[it]).tolist())
-            n_true, n_matched = n_true + r.size, n_matched + it.size
-    return {"timing_error_ms": 1000.0 * float(np.mean(errors)) if errors else float("nan"),
-            "mdr_pct": 100.0 * (1.0 - n_matched / n_true) if n_true else float("nan")}  # fmt: skip
+    return metrics.pooled_anchor_scores(anchors, r_peaks_s, tolerance_s, require_increasing=True)
 
 
 def ecg_metrics(recon, reference, r_peaks_s, fs=FS, per_segment=False) -> dict:
@@ -139,31 +128,21 @@ def ecg_metrics(recon, reference, r_peaks_s, fs=FS, per_segment=False) -> dict:
 def delta_m_pct(base, new) -> float:
     r"""Relative change :math:`\Delta_m` (%) of ``new`` against ``base`` over the four columns (chapter 14).
 
-    :func:`radarode_lite.metrics.delta_m` with RMSE, PCC, peak error and MDR weighted equally
-    (each its own task, which is the same as the two tasks of two metrics each that Tables III
-    and V use): positive is better, 0 for the baseline itself. Lower is better for RMSE, peak
-    error and MDR.
+    :func:`radarode_lite.metrics.delta_m_from_metrics` with RMSE, PCC, peak error and MDR
+    weighted equally (each its own task, which is the same as the two tasks of two metrics each
+    that Tables III and V use): positive is better, 0 for the baseline itself. Lower is better
+    for RMSE, peak error and MDR.
 
     Parameters
     ----------
-    base, new : mappings holding :data:`METRIC_COLUMNS` as finite numbers (base non-zero).
+    base, new : mappings holding :data:`METRIC_COLUMNS` as finite numbers (base non-zero);
+        a missing or non-finite column raises ``ValueError``.
 
     Returns
     -------
     float, %.
     """
-    for name, arg in (("base", base), ("new", new)):
-        if not isinstance(arg, Mapping):
-            raise TypeError(f"{name} must be a mapping of the columns {METRIC_COLUMNS}, got {type(arg).__name__}")
-        missing = [c for c in METRIC_COLUMNS if c not in arg]
-        if missing:
-            raise ValueError(f"{name} lacks the columns {missing}")
-        for c in METRIC_COLUMNS:
-            value = arg[c]
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise ValueError(f"{name}[{c!r}] must be a finite number, got {value!r}")
-    return metrics.delta_m({c: [float(base[c])] for c in METRIC_COLUMNS}, {c: [float(new[c])] for c in METRIC_COLUMNS},
-                           {c: [HIGHER_IS_BETTER[c]] for c in METRIC_COLUMNS})  # fmt: skip
+    return metrics.delta_m_from_metrics(base, new, {c: (c,) for c in METRIC_COLUMNS}, HIGHER_IS_BETTER)
 
 
 def is_failure(pcc_pct, threshold=FAIL_PCC_PCT) -> bool:

@@ -14,7 +14,7 @@ of such records into tables:
   together, the reference of :math:`\Delta_m`;
 - :func:`delta_m_table2`: :math:`\Delta_m` of one run against a baseline with the per-task
   grouping of Table II of Zhang et al. (IEEE TIM 2025): shape (RMSE, PCC), cycle length (PPI
-  error), anchor (timing error, MDR); see :func:`radarode_lite.metrics.delta_m`;
+  error), anchor (timing error, MDR); see :func:`radarode_lite.metrics.delta_m_from_metrics`;
 - :func:`delta_m_per_task`: the three per-task terms whose mean is :math:`\Delta_m`;
 - :func:`table2`: the rows of Table II from the runs found, :math:`\Delta_m` computed per seed
   against that seed's baseline, then averaged;
@@ -208,43 +208,28 @@ def single_task_baseline(records) -> dict:
 def delta_m_per_task(base, new) -> dict:
     r"""Each task's share of :func:`delta_m_table2`: ``{task: percent}``, the mean signed relative change of its metrics.
 
-    :func:`delta_m_table2` is the mean of these three numbers. A metric whose baseline is
-    close to zero (an MDR of 1 %, say) can make its task's share very large: the relative
-    change divides by the baseline. NaN for a task with a missing or non-finite value.
+    :func:`delta_m_table2` is the mean of these three numbers
+    (:func:`radarode_lite.metrics.delta_m_from_metrics` with ``per_task=True``). A metric whose
+    baseline is close to zero (an MDR of 1 %, say) can make its task's share very large: the
+    relative change divides by the baseline. NaN for a task with a missing or non-finite value.
     """
-    for name, arg in (("base", base), ("new", new)):
-        if not isinstance(arg, Mapping):
-            raise TypeError(f"{name} must be a mapping of the metrics {TABLE2_COLUMNS}, got {type(arg).__name__}")
-    out = {}
-    for task, keys in TABLE2_TASKS.items():
-        b, n = [_number(base.get(k)) for k in keys], [_number(new.get(k)) for k in keys]
-        if all(math.isfinite(v) for v in b + n):
-            out[task] = metrics.delta_m({task: b}, {task: n}, {task: [HIGHER_IS_BETTER[k] for k in keys]})
-        else:
-            out[task] = math.nan
-    return out
+    shares = metrics.delta_m_from_metrics(base, new, TABLE2_TASKS, HIGHER_IS_BETTER, per_task=True, missing="nan")
+    return {task: shares[task] for task in TABLE2_TASKS}
 
 
 def delta_m_table2(base, new) -> float:
     r""":math:`\Delta_m` (percent) of metrics ``new`` over ``base`` with Table II's per-task grouping.
 
-    The mean over the three tasks of the mean signed relative change of each task's metrics
-    (:func:`radarode_lite.metrics.delta_m`): shape (RMSE, PCC), cycle length (PPI error),
-    anchor (timing error, MDR). NaN if a value is missing or not finite.
+    :func:`radarode_lite.metrics.delta_m_from_metrics` with the groups :data:`TABLE2_TASKS`: the
+    mean over the three tasks of the mean signed relative change of each task's metrics, shape
+    (RMSE, PCC), cycle length (PPI error), anchor (timing error, MDR). NaN if a value is
+    missing (or ``None``) or not finite.
 
     Parameters
     ----------
     base, new : mappings holding the five metrics of :data:`TABLE2_COLUMNS`.
     """
-    for name, arg in (("base", base), ("new", new)):
-        if not isinstance(arg, Mapping):
-            raise TypeError(f"{name} must be a mapping of the metrics {TABLE2_COLUMNS}, got {type(arg).__name__}")
-    b = {t: [_number(base.get(k)) for k in ks] for t, ks in TABLE2_TASKS.items()}
-    n = {t: [_number(new.get(k)) for k in ks] for t, ks in TABLE2_TASKS.items()}
-    if not all(math.isfinite(v) for d in (b, n) for vs in d.values() for v in vs):
-        return math.nan
-    flags = {t: [HIGHER_IS_BETTER[k] for k in ks] for t, ks in TABLE2_TASKS.items()}
-    return metrics.delta_m(b, n, flags)
+    return metrics.delta_m_from_metrics(base, new, TABLE2_TASKS, HIGHER_IS_BETTER, missing="nan")
 
 
 def table2(records) -> list:
