@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/convert_mmecg.py (installed: ``radarode-convert-mmecg``)."""
+"""From a clone: ``radarode-convert-mmecg``, the tool of :mod:`radarode_lite.cli.convert_mmecg`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/convert_mmecg.py --help
+"""
 
-exec(_common.script_code("convert_mmecg"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.convert_mmecg", run_name="__main__")

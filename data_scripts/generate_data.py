@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/generate_data.py (installed: ``radarode-generate-data``)."""
+"""From a clone: ``radarode-generate-data``, the tool of :mod:`radarode_lite.cli.generate_data`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/generate_data.py --help
+"""
 
-exec(_common.script_code("generate_data"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.generate_data", run_name="__main__")

@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/run_digits.py (installed: ``radarode-run-digits``)."""
+"""From a clone: ``radarode-run-digits``, the tool of :mod:`radarode_lite.cli.run_digits`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/run_digits.py --help
+"""
 
-exec(_common.script_code("run_digits"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.run_digits", run_name="__main__")

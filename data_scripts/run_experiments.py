@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/run_experiments.py (installed: ``radarode-run-experiments``)."""
+"""From a clone: ``radarode-run-experiments``, the tool of :mod:`radarode_lite.cli.run_experiments`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/run_experiments.py --help
+"""
 
-exec(_common.script_code("run_experiments"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.run_experiments", run_name="__main__")

@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/run_noise.py (installed: ``radarode-run-noise``)."""
+"""From a clone: ``radarode-run-noise``, the tool of :mod:`radarode_lite.cli.run_noise`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/run_noise.py --help
+"""
 
-exec(_common.script_code("run_noise"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.run_noise", run_name="__main__")

@@ -1,5 +1,9 @@
-"""From a clone: the tool radarode_lite/cli/train.py (installed: ``radarode-train``)."""
+"""From a clone: ``radarode-train``, the tool of :mod:`radarode_lite.cli.train`, with the same flags.
 
-from radarode_lite.cli import _common
+    python data_scripts/train.py --help
+"""
 
-exec(_common.script_code("train"), globals())  # this script is the tool: same names, same behaviour
+import runpy
+
+if __name__ == "__main__":
+    runpy.run_module("radarode_lite.cli.train", run_name="__main__")

@@ -27,8 +27,14 @@ print("torch" in sys.modules, code, file=sys.stderr)
 """
 
 
+def _source(name):
+    """The file of a tool: ``radarode_lite/cli/<name>.py`` for the user-facing tools, else ``data_scripts/``."""
+    tool = ROOT / "radarode_lite" / "cli" / f"{name}.py"
+    return tool if tool.is_file() else ROOT / "data_scripts" / f"{name}.py"
+
+
 def _script(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "data_scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", _source(name))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # a dataclass of the tool looks its module up there
     spec.loader.exec_module(module)

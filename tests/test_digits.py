@@ -186,7 +186,7 @@ def test_smoke_grid_writes_results_that_load(tmp_path):
         assert "--runs" in r["command"] and len(r["history"]["train_losses"]) == 2
     assert np.isfinite(summary["labels"]["EW"]["delta_m_pct"][0])
     # resumable: a second call (in this process) skips every existing file and trains nothing
-    spec = importlib.util.spec_from_file_location("run_digits", ROOT / "data_scripts" / "run_digits.py")
+    spec = importlib.util.spec_from_file_location("run_digits", ROOT / "radarode_lite" / "cli" / "run_digits.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     threads = torch.get_num_threads()

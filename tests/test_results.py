@@ -124,7 +124,7 @@ def test_table2_grid_holds_every_configuration_of_the_paper():
 def _grid_script():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("run_experiments_module", REPO / "data_scripts" / "run_experiments.py")
+    spec = importlib.util.spec_from_file_location("run_experiments_module", REPO / "radarode_lite" / "cli" / "run_experiments.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclass looks itself up there
     spec.loader.exec_module(module)

@@ -306,7 +306,7 @@ def test_smoke_grid_runs_and_its_files_are_results(tmp_path, monkeypatch, capsys
 
 
 def _run_noise_module():
-    spec = importlib.util.spec_from_file_location("run_noise", REPO / "data_scripts" / "run_noise.py")
+    spec = importlib.util.spec_from_file_location("run_noise", REPO / "radarode_lite" / "cli" / "run_noise.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -181,7 +181,7 @@ def test_a_bad_paper_table_is_named_with_its_line_and_column(tmp_path, text, mes
 
 
 def test_row_order_matches_the_grid_of_run_experiments(monkeypatch):
-    spec = importlib.util.spec_from_file_location("_grid_for_test", REPO / "data_scripts" / "run_experiments.py")
+    spec = importlib.util.spec_from_file_location("_grid_for_test", REPO / "radarode_lite" / "cli" / "run_experiments.py")
     grid = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "_grid_for_test", grid)  # its dataclasses look themselves up there
     spec.loader.exec_module(grid)

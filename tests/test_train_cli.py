@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_cli", ROOT / "data_scripts" / "train.py")
+    spec = importlib.util.spec_from_file_location("train_cli", ROOT / "radarode_lite" / "cli" / "train.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,5 +1,5 @@
 """What the command-line tools share: the default results folder, how a stored command starts,
-how a tool starts another as a child, and the code that ``data_scripts/<tool>.py`` runs.
+and how a tool starts another as a child.
 
 Imports nothing heavy, so that every tool's ``--help`` answers at once.
 """
@@ -54,13 +54,3 @@ def child_cwd() -> Path | None:
     """Working folder of a child tool: the checkout from a clone (``-m`` then finds the package
     there even when it is not installed), else the current folder."""
     return checkout()
-
-
-def script_code(tool: str):
-    """The compiled code of ``radarode_lite/cli/<tool>.py``.
-
-    ``data_scripts/<tool>.py`` runs it in its own namespace: the script is the tool (the same
-    names, the same ``__main__`` behaviour), whether run or loaded as a module.
-    """
-    path = PACKAGE / "cli" / f"{tool}.py"
-    return compile(path.read_text(encoding="utf-8"), str(path), "exec", dont_inherit=True)
