@@ -74,7 +74,6 @@ import os
 import shlex
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -538,8 +537,6 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
     and renamed into place when complete; a stamp records the arguments and the generator's
     code fingerprint, and a copy with another stamp is regenerated.
     """
-    import shutil
-
     from radarode_lite import _files, data, timefreq
 
     preset = timefreq.get_preset(preset).name
@@ -551,21 +548,16 @@ def noisy_book_dataset(size, preset, data_seed, noise) -> Path:
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     _files.remove_leftovers(final.parent)  # copies of processes killed while generating
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        abrupt = noise.get("abrupt")
+    abrupt = noise.get("abrupt")
+
+    def fill(tmp: Path) -> None:
+        tmp.rmdir()  # generate_dataset writes into a folder that does not exist yet
         data.generate_dataset(tmp, size=size, preset=preset, seed=data_seed, snr_db=noise.get("snr_db"),
                               abrupt=None if abrupt is None else (abrupt[0], abrupt[1], tuple(abrupt[2])),
                               save_mat=False, progress=False)  # fmt: skip
         (tmp / "noise_stamp.json").write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
-        if _read_json(final / "noise_stamp.json") != stamp:
-            if final.exists():
-                shutil.rmtree(final)
-            tmp.rename(final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+    return _files.atomic_folder(final, fill, done=lambda folder: _read_json(folder / "noise_stamp.json") == stamp)
 
 
 def git_commit() -> str:
