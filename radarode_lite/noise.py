@@ -10,6 +10,12 @@ radar signal in two ways, both modelled here once for the whole package:
   :func:`add_abrupt_noise`, with :func:`draw_bursts` and :func:`seeded_bursts` choosing which
   segments of a recording get one and where.
 
+The radarODE-MTL authors' released code (``spectrum_dataset.py``) adds both kinds elsewhere: to
+the network's input, the normalised spectrogram, with the SNR measured on that input itself,
+and bursts to one segment in five. :func:`add_input_noise`, :func:`add_input_burst` and
+:func:`input_burst_segments` do that; the functions above are the physical view, noise on the
+radar phase.
+
 The SNR of a radar channel is relative to its cardiac part, the channel high-passed at
 :data:`~radarode_lite.conventions.CARDIAC_HIGHPASS_HZ` (:func:`cardiac_part`): breathing (below
 1 Hz) would otherwise carry almost all the power, and "0 dB" noise would bury the heart.
@@ -29,7 +35,7 @@ from radarode_lite import _checks
 from radarode_lite._checks import finite_array
 from radarode_lite._checks import positive as _positive
 from radarode_lite._checks import real_number as _finite
-from radarode_lite.conventions import CARDIAC_HIGHPASS_HZ, FS
+from radarode_lite.conventions import CARDIAC_HIGHPASS_HZ, FRAME_RATE_HZ, FS
 
 __all__ = [
     "CARDIAC_HIGHPASS_HZ",
@@ -39,7 +45,14 @@ __all__ = [
     "add_radar_noise",
     "draw_bursts",
     "seeded_bursts",
+    "INPUT_BURST_SHARE",
+    "add_input_noise",
+    "add_input_burst",
+    "input_burst_segments",
 ]
+
+#: Share of segments that get a burst in the authors' code (``spectrum_dataset.py``: 20 %).
+INPUT_BURST_SHARE = 0.2
 
 
 def add_constant_noise(x, snr_db, rng=None, axis=-1):
@@ -242,6 +255,89 @@ def seeded_bursts(n_segments, fraction, duration_s, snr_db, window_s, entropy) -
 
 
 # ---------------------------------------------------------------------------------------
+# Noise on the network input, as the authors' released code adds it
+# ---------------------------------------------------------------------------------------
+
+
+def add_input_noise(sst, snr_db, rng=None) -> np.ndarray:
+    """Gaussian noise on a normalised spectrogram at ``snr_db`` per channel, as the authors add it (chapter 14).
+
+    For every channel ``c`` of the input (the radar channels of Table III's constant noise),
+    the signal power is the mean square of that channel's ``(F, T)`` image,
+    :math:`P_c = \\overline{x_c^2}`, and white Gaussian noise of variance
+    :math:`P_c / 10^{\\mathrm{SNR}/10}` is added to every pixel (``add_gaussian_sst`` in
+    ``spectrum_dataset.py`` of the radarODE-MTL code). The noise is drawn, not rescaled: its
+    measured power scatters around the target as a random draw does.
+
+    Parameters
+    ----------
+    sst : (C, F, T) or (B, C, F, T) array, finite: the normalised network input.
+    snr_db : dB, finite.
+    rng : None, int seed or numpy Generator; channels draw in order, one ``(F, T)`` block each.
+
+    Returns
+    -------
+    A new float64 array of the shape of ``sst``.
+    """
+    x = _input(sst, "sst")
+    snr_db = _finite(snr_db, "snr_db")
+    power = np.mean(x**2, axis=(-2, -1), keepdims=True)
+    noise = _checks.rng(rng).standard_normal(x.shape)
+    return x + noise * np.sqrt(power / 10.0 ** (snr_db / 10.0))
+
+
+def add_input_burst(sst, duration_s, snr_db, rng=None, frame_rate_hz=FRAME_RATE_HZ) -> np.ndarray:
+    """One burst of Gaussian noise on ``duration_s`` seconds of a normalised spectrogram (chapter 14).
+
+    As ``add_abrupt_sst`` of the authors' ``spectrum_dataset.py``: the burst covers
+    ``L = int(duration_s * frame_rate_hz)`` frames (at most ``T - 1``) starting at a frame drawn
+    uniformly from ``0 .. T - L - 1``; in each channel the noise power is that channel's mean
+    square over the burst's frames divided by :math:`10^{\\mathrm{SNR}/10}` (Table V: -9 dB for
+    extensive movement, 0 dB for mild). Frames outside the burst are unchanged.
+
+    Parameters
+    ----------
+    sst : (C, F, T) array, finite, T >= 2.
+    duration_s : s, > 0.
+    snr_db : dB, finite.
+    rng : None, int seed or numpy Generator (the start, then the noise).
+    frame_rate_hz : frames per second of ``sst`` (30).
+
+    Returns
+    -------
+    ``(noisy copy, start frame, number of frames)``.
+    """
+    x = _input(sst, "sst", batched=False)
+    duration_s, snr_db = _positive(duration_s, "duration_s"), _finite(snr_db, "snr_db")
+    n_frames = x.shape[-1]
+    if n_frames < 2:
+        raise ValueError(f"sst must have at least 2 frames for a burst, got {n_frames}")
+    length = max(1, min(int(duration_s * _positive(frame_rate_hz, "frame_rate_hz")), n_frames - 1))
+    rng = _checks.rng(rng)
+    start = int(rng.integers(0, n_frames - length))
+    out = x.copy()
+    part = out[..., start : start + length]
+    power = np.mean(part**2, axis=(-2, -1), keepdims=True)
+    part += rng.standard_normal(part.shape) * np.sqrt(power / 10.0 ** (snr_db / 10.0))
+    return out, start, length
+
+
+def input_burst_segments(n_segments, share=INPUT_BURST_SHARE, rng=None) -> np.ndarray:
+    """The segments that get a burst: ``int(share * n_segments)`` of them, without replacement (chapter 14).
+
+    The authors' data set picks ``int(0.2 * n)`` of its ``n`` segments once, when it is built
+    (``np.random.choice(n, size, replace=False)``), and adds a burst to those alone.
+
+    Returns
+    -------
+    The sorted indices, an int array.
+    """
+    n = _checks.non_negative_int(n_segments, "n_segments")
+    count = int(_checks.fraction(share, "share") * n)
+    return np.sort(_checks.rng(rng).choice(n, size=count, replace=False)) if count else np.zeros(0, dtype=int)
+
+
+# ---------------------------------------------------------------------------------------
 # Internal functions
 # ---------------------------------------------------------------------------------------
 
@@ -276,3 +372,13 @@ def _axis(axis, x):
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"axis {axis} is out of range for an array with {x.ndim} dimension(s)")
     return axis % x.ndim
+
+
+def _input(sst, name, batched=True) -> np.ndarray:
+    """``sst`` as a finite float64 array of shape (C, F, T), or (B, C, F, T) where allowed."""
+    x = finite_array(sst, name)
+    ndims = (3, 4) if batched else (3,)
+    if x.ndim not in ndims:
+        shapes = "(C, F, T) or (B, C, F, T)" if batched else "(C, F, T)"
+        raise ValueError(f"{name} must have shape {shapes}, got {x.shape}")
+    return x
