@@ -29,6 +29,29 @@ def finite_array(x, name, allow_empty=False) -> np.ndarray:
     return arr
 
 
+def float_array(x, name, ndim=None, allow_empty=False) -> np.ndarray:
+    """``x`` (array, sequence or torch tensor) as a float64 numpy array, finite; ``ndim`` dimensions if given.
+
+    TypeError if not numbers; ValueError if of the wrong dimension, empty (unless
+    ``allow_empty``) or holding NaN or infinite values. Torch tensors are detached and moved
+    to the CPU without importing torch.
+    """
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    no_text(x, name)
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if a.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    return a
+
+
 def no_text(x, name) -> None:
     """TypeError if ``x`` is text or an array of text (numpy would read ``"200"`` as 200.0)."""
     if isinstance(x, (str, bytes)):

@@ -10,24 +10,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from radarode_lite._checks import no_text, non_negative, number
+from radarode_lite._checks import float_array, non_negative, number
 from radarode_lite._checks import positive as _positive
 
 
 def as_array(x, name):
     """Float64 numpy copy of ``x`` (array, sequence or torch tensor); finite and non-empty."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
-        x = x.detach().cpu().numpy()
-    no_text(x, name)
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return a
+    return float_array(x, name)
 
 
 def paired(pred, true, pred_name, true_name):
@@ -55,22 +44,7 @@ def positive_number(value, name, allow_zero=False):
 
 def times(x, name, allow_empty):
     """1-D float array of times; may be empty when ``allow_empty``."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    no_text(x, name)
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n_peaks,), got shape {a.shape}")
-    if a.size == 0:
-        if allow_empty:
-            return a
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return a
+    return float_array(x, name, ndim=1, allow_empty=allow_empty)
 
 
 def heart_rate(peak_times_s, name):

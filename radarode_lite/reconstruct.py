@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from radarode_lite._checks import fraction, no_text, number, positive, positive_int
+from radarode_lite._checks import float_array, fraction, number, positive, positive_int
 from radarode_lite.conventions import FS, R_FRACTION, WAVES
 from radarode_lite.metrics import ANCHOR_MIN_DISTANCE_S, ANCHOR_THRESHOLD, detect_anchors
 
@@ -343,7 +343,6 @@ def fiducial_points(ecg, r_peaks, fs=FS):
     if np.any(np.diff(r) <= 0):
         raise ValueError("r_peaks must be strictly increasing")
     fs = _positive_scalar(fs, "fs")
-    n = x.size
     out = {wave: np.full(r.size, np.nan) for wave in WAVES}
     for i, r0 in enumerate(r):
         lo_mid = 0.5 * (r[i - 1] + r0) if i > 0 else -np.inf
@@ -536,20 +535,7 @@ def _extremum(x, centre, window_ms, fs, lo_limit, hi_limit):
 
 
 def _as_float_array(x, name, ndim):
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor
-        x = x.detach().cpu().numpy()
-    no_text(x, name)
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    return a
+    return float_array(x, name, ndim=ndim)
 
 
 def _positive_scalar(value, name):

@@ -6,26 +6,13 @@ import json
 import shutil
 
 import pytest
-import torch
 
 from radarode_lite import data
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: shared CPUs lose a lot with more (the SST's numba resets torch's count)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    """A real, tiny data set: 2 subjects, normal breathing, 6 s each (6 segments)."""
-    root = tmp_path_factory.mktemp("tiny") / "set"
-    data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, progress=False, save_mat=False)
-    return root
+def _one_thread(torch_one_thread):
+    """Every test here on one torch thread (tiny networks; shared CPUs lose a lot with more)."""
 
 
 @pytest.fixture

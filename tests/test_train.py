@@ -14,22 +14,8 @@ from radarode_lite.mtl import get_method
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the tiny network gains nothing from more, and shared CPUs lose a lot.
-
-    Per test, because the data generator's parallel SST (numba) resets torch's thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    """A real, tiny data set: 2 subjects, normal breathing, 6 s each (6 segments)."""
-    root = tmp_path_factory.mktemp("tiny") / "set"
-    data.generate_dataset(root, n_subjects=2, statuses=("NB",), duration_s=6.0, progress=False, save_mat=False)
-    return root
+def _one_thread(torch_one_thread):
+    """Every test here on one torch thread (tiny networks; shared CPUs lose a lot with more)."""
 
 
 @pytest.fixture(scope="module")

@@ -330,7 +330,7 @@ def segment_recording(rcg, ecg, fs=FS, preset="lite", r_peaks_s=None, window_s=W
     :class:`Segments`.
     """
     rcg, ecg, fs, spec, window_s, hop_s = _check_recording(rcg, ecg, fs, preset, window_s, hop_s)
-    n, n_win = rcg.shape[0], int(round(window_s * fs))
+    n_win = int(round(window_s * fs))
     if r_peaks_s is None:
         peaks = detect_r_peaks(ecg, fs)
     else:
