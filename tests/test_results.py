@@ -101,11 +101,8 @@ def test_run_experiments_smoke_grid_stores_loadable_results(tmp_path):
 
 
 def test_table2_grid_holds_every_configuration_of_the_paper():
-    sys.path.insert(0, str(REPO / "data_scripts"))
-    try:
-        import run_experiments
-    finally:
-        sys.path.pop(0)
+    from radarode_lite.cli import run_experiments
+
     runs = run_experiments.table2_runs([0, 1, 2], epochs=12)
     names = {r.name for r in runs}
     assert len(runs) == len(names) == 3 * (3 + 11 + 10)
