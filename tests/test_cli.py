@@ -88,7 +88,7 @@ def test_one_flag_vocabulary(tool):
     options = _visible_options(parser)
     assert "--out" in options and "--overwrite" in options
     for old, new in SYNONYMS.items():
-        if old in options and not (tool == "run_noise" and old == "--results"):  # the parent of --out there
+        if old in options:
             assert options[old] is options.get(new), f"{tool}: {old} is shown; the tools say {new}"
     if "--threads" in options:
         assert options["--threads"].default == 1, tool

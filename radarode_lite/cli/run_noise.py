@@ -58,10 +58,9 @@ TEST_SUBJECT = 1
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", default=None,
-                        help="parent results folder; files go to <results>/noise (default: see --out)")
+    parser.add_argument("--results", default=None, help=argparse.SUPPRESS)  # the old form: <results>/noise
     parser.add_argument("--out", default=None,
-                        help="folder of the results files (overrides --results; "
+                        help="folder of the results files ("
                              + _common.RESULTS_RULE.format(sub="noise") + "; with --smoke a new temporary folder)")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs of every framework")
