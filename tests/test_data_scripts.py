@@ -90,3 +90,21 @@ def test_progress_is_on_by_default_and_threads_default_to_one():
     assert _script("train").build_parser().parse_args(["--out", "x"]).threads == 1
     assert _script("run_noise").build_parser().parse_args([]).threads == 1
     assert _script("convert_mmecg").build_parser().parse_args(["in", "--out", "x"]).progress is True
+
+
+def test_compare_notebook_outputs_finds_changed_text_and_forgives_wall_times(tmp_path):
+    tool = _script("compare_notebook_outputs")
+
+    def notebook(*texts):
+        return {"cells": [{"cell_type": "markdown", "source": "x"}]
+                + [{"cell_type": "code", "outputs": [{"output_type": "stream", "text": t}]} for t in texts]}  # fmt: skip
+
+    old = tool.cell_texts(notebook("a = 1\n\n", "3 epochs in 1.3 s\n"))
+    assert old == ["a = 1", "3 epochs in 1.3 s"]
+    assert tool.cell_texts(notebook("a = ", "1\n")) == ["a = ", "1"]
+    assert tool._TIMING.sub("T", "3 epochs in 1.3 s, ratio 33x") == tool._TIMING.sub("T", "3 epochs in 2 s, ratio 39x")
+    assert tool._TIMING.sub("T", "PCC 96.3 %") != tool._TIMING.sub("T", "PCC 96.4 %")
+    chapter = ROOT / "book" / "ch01_radar_signal_model.ipynb"
+    assert tool.main(["HEAD", str(chapter)]) in (0, 1)  # runs against the repository's own history
+    with pytest.raises(FileNotFoundError, match="not in revision"):
+        tool.compare(chapter, "no-such-revision")
