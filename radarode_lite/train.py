@@ -252,7 +252,7 @@ def run_epoch(model, batches, compute_losses, method, optimizer, shared, task_pa
 def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, optimizer="adam", lr=None,
           weight_decay=0.0, seed=0, val_set=None, method_kwargs=None, progress=False, momentum=None,
           schedule="constant", warmup_epochs=0, final_lr_ratio=0.01, checkpoint=None, resume=True,
-          distributed=None, identity=None) -> History:  # fmt: skip
+          distributed=None, identity=None, augment=None) -> History:  # fmt: skip
     r"""Train ``model`` on ``tasks`` with a multi-task method; return the per-epoch :class:`History` (chapters 9, 12).
 
     Each step (:func:`run_epoch`): the backbone encodes the batch once, the decoders of
@@ -295,6 +295,10 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
     distributed : None (detect ``torchrun``), True (require a process group) or False.
     identity : None or a dict of further JSON-like settings that define the run (the data
         set's fingerprint, the split ...), compared on resume; not the built-in settings' keys.
+    augment : None, or ``augment(batch, generator) -> batch`` applied to every training batch
+        (e.g. :class:`radarode_lite.data.augment.TimeStretch`), drawing its random numbers from
+        the batch-order generator, so that a resumed run augments as an uninterrupted one;
+        its ``repr`` is part of the run's identity. Not with several processes.
     """
     tasks = check_tasks(tasks)
     epochs = _checks.positive_int(epochs, "epochs")
@@ -317,14 +321,25 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
                 "warmup_epochs": warmup_epochs, "final_lr_ratio": final_lr_ratio,
                 "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size,
                 "model": model_identity(model)}  # fmt: skip
+    if augment is not None:
+        settings["augment"] = _check_augment(augment, reducer)
     settings.update(check_identity(identity, settings))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        history = _fit(model, train_set, val_set, mtl, opt, reducer, settings, ckpt_path, resume, progress)
+        history = _fit(model, train_set, val_set, mtl, opt, reducer, settings, ckpt_path, resume, progress, augment)
     return history
 
 
-def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, resume, progress) -> History:
+def _check_augment(augment, reducer) -> str:
+    """The ``repr`` of a usable augmentation (the run identity records it); errors name ``augment``."""
+    if not callable(augment):
+        raise TypeError(f"augment must be None or a callable (batch, generator) -> batch, got {augment!r}")
+    if reducer is not None:
+        raise ValueError("augment is not supported with several processes (distributed training)")
+    return repr(augment)
+
+
+def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, resume, progress, augment=None) -> History:
     """The epochs of a checked run (``settings`` as stored in its checkpoint)."""
     from tqdm.auto import tqdm
 
@@ -334,9 +349,9 @@ def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, res
     history = History(tasks=tasks, method=mtl.name, train_loss={t: [] for t in tasks},
                       val_loss={t: [] for t in tasks} if val_set is not None else {},
                       weights={t: [] for t in tasks})  # fmt: skip
-    compute = _batch_losses(train_set, tasks, reducer, model_device(model))
     shared, heads = list(model.shared_parameters()), [p for t in tasks for p in model.decoders[t].parameters()]
     order = torch.Generator().manual_seed(settings["seed"])
+    compute = _batch_losses(train_set, tasks, reducer, model_device(model), augment, order)
     # the loader draws the batch order exactly as a DataLoader over the data set would
     loader = torch.utils.data.DataLoader(range(len(train_set)), batch_size=batch_size, shuffle=True,
                                          num_workers=0, generator=order)  # fmt: skip
@@ -456,12 +471,14 @@ def _shards(loader, reducer):
             yield shard_indices(indices, reducer.rank, reducer.world_size), len(indices)
 
 
-def _batch_losses(dataset, tasks, reducer, device):
+def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None):
     """The ``compute_losses`` of :func:`run_epoch` for batches ``(indices, n_global)`` of ``dataset``."""
 
     def compute(model, batch):
         mine, n_global = batch
         items = _to_device(torch.utils.data.default_collate([dataset[i] for i in mine]), device)
+        if augment is not None:
+            items = augment(items, generator)
         features = model.encode(items["sst"])
         values = _losses({t: model.decoders[t](features) for t in tasks}, items, tasks)
         task_losses = [values[t] for t in tasks]

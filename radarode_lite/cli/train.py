@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES),
                         help="learning-rate schedule after the warm-up")  # fmt: skip
     parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear learning-rate warm-up")
+    parser.add_argument("--stretch", type=float, default=0.0,
+                        help="time-stretch augmentation of the training batches: factors log-uniform in "
+                             "[1/(1+S), 1+S], cycle lengths scaled with them (default 0: none)")  # fmt: skip
     parser.add_argument("--final-lr-ratio", type=float, default=0.01,
                         help="last learning rate of the cosine schedule, as a fraction of --lr")  # fmt: skip
     parser.add_argument("--paper-optimizer", action="store_true",
@@ -295,6 +298,8 @@ def _check_counts(args) -> None:
     for name in ("seed", "data_seed", "split_seed", "val_subjects"):
         if getattr(args, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if not 0 <= args.stretch < 1:
+        raise ValueError(f"--stretch must be >= 0 and < 1, got {args.stretch}")
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -353,6 +358,7 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
     import torch
 
     from radarode_lite import _files, data, train
+    from radarode_lite.data.augment import TimeStretch
     from radarode_lite.models import RadarODEMTL
 
     if args.smoke:
@@ -377,7 +383,7 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
     common = dict(epochs=plan.epochs, batch_size=args.batch_size, seed=args.seed, val_set=split["val"],
                   progress=args.progress and plan.rank == 0, warmup_epochs=args.warmup_epochs,
                   checkpoint=plan.checkpoint_path, resume=not args.no_resume, identity=identity,
-                  **plan.opt_settings)  # fmt: skip
+                  augment=TimeStretch(args.stretch) if args.stretch > 0 else None, **plan.opt_settings)  # fmt: skip
     if len(plan.tasks) == 1:
         history = train.train_single_task(model, split["train"], plan.tasks[0], **common)
     else:
@@ -416,6 +422,7 @@ def _config(plan, args, trained) -> dict:
         "schedule": opt["schedule"],
         "final_lr_ratio": opt["final_lr_ratio"],
         "warmup_epochs": args.warmup_epochs,
+        "stretch": args.stretch,
         "norm": args.norm,
         "world_size": torch.distributed.get_world_size() if plan.multi else 1,
         "split_seed": args.split_seed,
