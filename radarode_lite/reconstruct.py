@@ -88,7 +88,7 @@ def resample_cycle(shape, cycle_length_samples):
 
     Taught in chapter 13.
     """
-    s = _as_float_array(shape, "shape", ndim=1)
+    s = float_array(shape, "shape", ndim=1)
     if s.size < 2:
         raise ValueError(f"shape must hold at least 2 samples, got {s.size}")
     length = _positive_scalar(cycle_length_samples, "cycle_length_samples")
@@ -142,12 +142,12 @@ def stitch_beats(shapes, anchors_s, cycle_lengths_samples, n_samples, fs=FS,
 
     Taught in chapter 13.
     """
-    shapes = _as_float_array(shapes, "shapes", ndim=2)
+    shapes = float_array(shapes, "shapes", ndim=2)
     if shapes.shape[1] < 2:
         raise ValueError(f"shapes must hold at least 2 samples per cycle, got shape {shapes.shape}")
     n_beats = shapes.shape[0]
-    anchors = _as_float_array(anchors_s, "anchors_s", ndim=1)
-    lengths = _as_float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
+    anchors = float_array(anchors_s, "anchors_s", ndim=1)
+    lengths = float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
     if anchors.size != n_beats or lengths.size != n_beats:
         raise ValueError(
             "shapes, anchors_s and cycle_lengths_samples must describe the same number of beats, "
@@ -203,9 +203,9 @@ def bridge_missing_beats(shapes, anchors_s, cycle_lengths_samples, fs=FS, max_ga
 
     Taught in chapter 13.
     """
-    shapes = _as_float_array(shapes, "shapes", ndim=2)
-    anchors = _as_float_array(anchors_s, "anchors_s", ndim=1)
-    lengths = _as_float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
+    shapes = float_array(shapes, "shapes", ndim=2)
+    anchors = float_array(anchors_s, "anchors_s", ndim=1)
+    lengths = float_array(cycle_lengths_samples, "cycle_lengths_samples", ndim=1)
     if not (shapes.shape[0] == anchors.size == lengths.size):
         raise ValueError(
             "shapes, anchors_s and cycle_lengths_samples must describe the same number of beats, "
@@ -338,8 +338,8 @@ def fiducial_points(ecg, r_peaks, fs=FS):
 
     Taught in chapter 13.
     """
-    x = _as_float_array(ecg, "ecg", ndim=1)
-    r = _as_float_array(r_peaks, "r_peaks", ndim=1)
+    x = float_array(ecg, "ecg", ndim=1)
+    r = float_array(r_peaks, "r_peaks", ndim=1)
     if np.any(np.diff(r) <= 0):
         raise ValueError("r_peaks must be strictly increasing")
     fs = _positive_scalar(fs, "fs")
@@ -383,8 +383,8 @@ def peak_position_errors_ms(pred_ecg, true_ecg, true_r_peaks, fs=FS, reduce="mea
 
     Taught in chapter 13.
     """
-    pred = _as_float_array(pred_ecg, "pred_ecg", ndim=1)
-    true = _as_float_array(true_ecg, "true_ecg", ndim=1)
+    pred = float_array(pred_ecg, "pred_ecg", ndim=1)
+    true = float_array(true_ecg, "true_ecg", ndim=1)
     if pred.shape != true.shape:
         raise ValueError(f"pred_ecg and true_ecg must have the same shape, got {pred.shape} and {true.shape}")
     if reduce not in ("mean", "none"):
@@ -438,10 +438,10 @@ def _window_inputs(window_predictions, window_starts_s):
     missing = {"shape", "anchor", "ppi"} - set(window_predictions)
     if missing:
         raise ValueError(f"window_predictions lacks the keys {sorted(missing)}")
-    shapes = _as_float_array(window_predictions["shape"], "window_predictions['shape']", ndim=2)
-    heatmaps = _as_float_array(window_predictions["anchor"], "window_predictions['anchor']", ndim=2)
-    ppi = _as_float_array(window_predictions["ppi"], "window_predictions['ppi']", ndim=1)
-    starts = _as_float_array(window_starts_s, "window_starts_s", ndim=1)
+    shapes = float_array(window_predictions["shape"], "window_predictions['shape']", ndim=2)
+    heatmaps = float_array(window_predictions["anchor"], "window_predictions['anchor']", ndim=2)
+    ppi = float_array(window_predictions["ppi"], "window_predictions['ppi']", ndim=1)
+    starts = float_array(window_starts_s, "window_starts_s", ndim=1)
     n_windows = starts.size
     if not (shapes.shape[0] == heatmaps.shape[0] == ppi.size == n_windows):
         raise ValueError(
@@ -532,10 +532,6 @@ def _extremum(x, centre, window_ms, fs, lo_limit, hi_limit):
         if abs(denom) > 1e-12:
             return k + float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
     return float(k)
-
-
-def _as_float_array(x, name, ndim):
-    return float_array(x, name, ndim=ndim)
 
 
 def _positive_scalar(value, name):
