@@ -432,7 +432,7 @@ def radar_phase(x_m, wavelength_m=WAVELENGTH_M):
     return 4 * np.pi * x / wavelength_m
 
 
-def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params=False):
+def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params=False, snr_db_range=None):
     """Phase (rad) seen by ``n_channels`` range-angle bins around the chest, MMECG-like (chapter 1).
 
     The displacement is split (4th-order Butterworth at 4 Hz, zero phase) into a slow part
@@ -445,7 +445,7 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     vibration reaches different patches of the chest at slightly different times; applied
     as a fractional delay in the frequency domain), a static phase ``phi0_c`` in [-pi, pi)
     and white Gaussian noise ``n_c`` whose SNR relative to the channel's cardiac part is
-    drawn in :data:`CHANNEL_SNR_DB` (0-20 dB).
+    drawn uniformly in ``snr_db_range`` (default :data:`CHANNEL_SNR_DB`, 0-20 dB).
 
     Parameters
     ----------
@@ -455,6 +455,8 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     rng : None, int seed or numpy Generator.
     return_params : also return a dict of the per-channel ``g_resp``, ``g_card``,
         ``delay`` (s), ``phase0`` (rad) and ``snr_db``.
+    snr_db_range : None or ``(low, high)`` dB, finite, low <= high: the range of the channels'
+        SNR (the benchmark data set of chapter 12 uses a noisier range than the chapters').
 
     Returns
     -------
@@ -466,6 +468,7 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     fs = _positive(fs, "fs")
     n_channels = _checks.integer(n_channels, "n_channels", low=1)
     rng = _checks.rng(rng)
+    snr_low, snr_high = _snr_range(snr_db_range)
     if len(x) > 27 and fs > 8.0:
         sos = sps.butter(4, 4.0, btype="low", fs=fs, output="sos")
         slow = sps.sosfiltfilt(sos, x)
@@ -477,7 +480,7 @@ def radar_channels(displacement_m, fs=FS, n_channels=50, rng=None, return_params
     g_card = rng.uniform(0.1, 1.2, c)
     delay = rng.uniform(0.0, 0.003, c)
     phase0 = rng.uniform(-np.pi, np.pi, c)
-    snr_db = rng.uniform(*CHANNEL_SNR_DB, c)
+    snr_db = rng.uniform(snr_low, snr_high, c)
     k = 4 * np.pi / WAVELENGTH_M
     freqs = np.fft.rfftfreq(len(x), 1.0 / fs)
     shifted = np.fft.irfft(np.fft.rfft(fast)[None, :] * np.exp(-2j * np.pi * freqs[None, :] * delay[:, None]), len(x))
@@ -514,7 +517,7 @@ class Recording:
     subject: Subject
 
 
-def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None) -> Recording:
+def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None, channel_snr_db=None) -> Recording:
     """Simulate an MMECG-like recording of a subject: ECG, chest displacement, radar channels (chapter 4).
 
     Chains :func:`synthetic_ecg` (the subject's heart rate, HRV, RSA and morphology),
@@ -527,6 +530,8 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
     n_channels : int >= 1.
     fs : Hz, > 0.
     rng : None, int seed or numpy Generator.
+    channel_snr_db : None (:data:`CHANNEL_SNR_DB`) or ``(low, high)`` dB, the range of the
+        radar channels' SNR (:func:`radar_channels`).
     """
     if not isinstance(subject, Subject):
         raise TypeError(f"subject must be a Subject (from make_subject), got {type(subject).__name__}")
@@ -537,7 +542,7 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
                         subject.rsa_s, subject.morphology, rng)  # fmt: skip
     x = chest_displacement(ecg, duration_s, fs, subject.resp_rate_hz, subject.resp_amplitude_m,
                            subject.resp_irregularity, subject.vibration, rng)  # fmt: skip
-    phase = radar_channels(x, fs, n_channels, rng)
+    phase = radar_channels(x, fs, n_channels, rng, snr_db_range=channel_snr_db)
     return Recording(rcg=np.ascontiguousarray(phase.T), ecg=ecg.ecg, fs=float(fs), r_peaks=ecg.r_peaks,
                      t_ends=ecg.t_ends, displacement=x, subject=subject)  # fmt: skip
 
@@ -545,6 +550,20 @@ def simulate_recording(subject, duration_s=30.0, n_channels=50, fs=FS, rng=None)
 # ---------------------------------------------------------------------------------------
 # Internal functions
 # ---------------------------------------------------------------------------------------
+
+
+def _snr_range(snr_db_range) -> tuple[float, float]:
+    """``snr_db_range`` checked: None gives :data:`CHANNEL_SNR_DB`; else finite ``(low, high)``, low <= high."""
+    if snr_db_range is None:
+        return float(CHANNEL_SNR_DB[0]), float(CHANNEL_SNR_DB[1])
+    values = np.asarray(snr_db_range, dtype=object)
+    if values.shape != (2,) or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                                       for v in values):  # fmt: skip
+        raise ValueError(f"snr_db_range must be None or (low, high) in dB, got {snr_db_range!r}")
+    low, high = float(values[0]), float(values[1])
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise ValueError(f"snr_db_range must be finite with low <= high, got {snr_db_range!r}")
+    return low, high
 
 
 def _vibration_params(vibration) -> dict:

@@ -378,3 +378,25 @@ def test_breathing_is_slow_for_short_and_long_records(duration_s):
     fast = sps.sosfiltfilt(sos, rec.displacement)
     interior = fast[int(0.5 * rec.fs) : -int(0.5 * rec.fs)]
     assert np.max(np.abs(interior)) < 3 * subject.vibration["a1"]
+
+
+def test_radar_channels_snr_range(ecg70):
+    x = S.chest_displacement(ecg70, 30.0, rng=9)
+    default = S.radar_channels(x, n_channels=20, rng=10)
+    explicit = S.radar_channels(x, n_channels=20, rng=10, snr_db_range=S.CHANNEL_SNR_DB)
+    assert np.array_equal(default, explicit)  # the default range is CHANNEL_SNR_DB, draw for draw
+    clean = S.radar_channels(x, n_channels=20, rng=10, snr_db_range=(200.0, 200.0))
+    noisy, p = S.radar_channels(x, n_channels=20, rng=10, snr_db_range=(-20.0, 0.0), return_params=True)
+    assert np.all((p["snr_db"] >= -20.0) & (p["snr_db"] <= 0.0))
+    # the measured SNR of each channel against its cardiac part: the noise is the difference to the clean phase
+    fast = x - sps.sosfiltfilt(sps.butter(4, 4.0, btype="low", fs=S.FS, output="sos"), x)
+    card = S.radar_phase(fast)[None, :] * p["g_card"][:, None]
+    measured = 10 * np.log10(np.var(card, axis=1) / np.var(noisy - clean, axis=1))
+    assert np.allclose(measured, p["snr_db"], atol=0.5)  # 6000 samples: a fraction of a dB of scatter
+
+
+@pytest.mark.parametrize("bad", [(0.0,), (5.0, 1.0), (float("nan"), 1.0), ("a", 1.0), (True, 2.0)])
+def test_radar_channels_snr_range_errors(ecg70, bad):
+    x = S.chest_displacement(ecg70, 10.0, rng=9)
+    with pytest.raises(ValueError, match="snr_db_range"):
+        S.radar_channels(x, n_channels=2, rng=1, snr_db_range=bad)

@@ -26,7 +26,7 @@ from radarode_lite.conventions import STATUSES
 #: Choices of the flags, written out so that ``--help`` answers without importing torch
 #: (tests check them against ``radarode_lite.data`` and ``radarode_lite.timefreq``).
 PRESETS = ("lite", "paper")
-SIZES = ("default", "small")
+SIZES = ("benchmark", "default", "small")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="lite", choices=list(PRESETS),
                         help="spectrogram preset: lite (8 x 32 x 120) or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--size", default="default", choices=list(SIZES),
-                        help="small: 2 subjects x 12 s; default: 6 subjects x 30 s (4 statuses each)")  # fmt: skip
+                        help="small: 2 subjects x 12 s; default: 6 subjects x 30 s; benchmark: 12 subjects x 20 s "
+                             "with radar channels at -20 to 0 dB (4 statuses each)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
     parser.add_argument("--subjects", type=int, default=None, help="number of subjects (overrides --size)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per recording (overrides --size)")
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="abrupt noise: a burst of MIN_S-MAX_S s at SNR_DB (relative to the cardiac part) "
         "in FRACTION of the segments",
     )
+    parser.add_argument("--channel-snr-db", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="range of the radar channels' own SNR in dB (default: the size's)")  # fmt: skip
     parser.add_argument("--mat-format", default="5", choices=["5", "7.3"], help="MATLAB format of the .mat files")
     parser.add_argument("--no-mat", action="store_true", help="do not write the MMECG .mat files")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier data set in --out")
@@ -85,6 +88,7 @@ def _main(argv=None) -> int:
             seed=args.seed,
             snr_db=args.snr_db,
             abrupt=abrupt,
+            channel_snr_db=args.channel_snr_db,
             save_mat=not args.no_mat,
             mat_format=args.mat_format,
             progress=args.progress,

@@ -41,10 +41,15 @@ __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 
 #: Sizes of :func:`generate_dataset`: subjects and seconds per recording (x 4 statuses).
 #: ``"small"``: 2 subjects x 4 statuses x 12 s (a few seconds to generate, for notebooks);
-#: ``"default"``: 6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores, lite preset).
+#: ``"default"``: 6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores, lite preset);
+#: ``"benchmark"``: 12 subjects x 4 statuses x 20 s with radar channels at -20 to 0 dB SNR
+#: (instead of :data:`radarode_lite.signals.CHANNEL_SNR_DB`), the data set of the experiment
+#: grids (chapters 12 and 14): noisy enough that no task sits at its floor, with enough
+#: subjects to hold out four (about 30 s to generate).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
+    "benchmark": {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-20.0, 0.0)},
 }
 #: Name and version written into every ``segments.json``.
 GENERATOR = f"radarode_lite {__version__}"
@@ -105,7 +110,7 @@ def write_segments(folder_root, name, segments, meta=None, overwrite=True) -> Pa
 
 def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duration_s=None, size="default",
                      preset="lite", seed=0, snr_db=None, abrupt=None, n_channels=50, save_mat=True,
-                     mat_format="5", progress=True, overwrite=False) -> dict:  # fmt: skip
+                     mat_format="5", progress=True, overwrite=False, channel_snr_db=None) -> dict:  # fmt: skip
     """Simulate an MMECG-like data set and write it in the segment layout (chapter 4).
 
     Subjects ``1 .. n_subjects``, each recorded ``trials`` times in each of ``statuses``.
@@ -113,10 +118,9 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     ``(seed, subject)`` and kept in every status; heart rate, variability and breathing are
     drawn per recording from the status's ranges (:func:`radarode_lite.signals.make_subject`).
     Each recording (:func:`radarode_lite.signals.simulate_recording`, 50 channels at 200 Hz)
-    is optionally saved as an MMECG ``.mat`` file ``root/mat/{trial}.mat`` (the clean
-    recording), then augmented and segmented
-    (:func:`~radarode_lite.data.targets.segment_recording`) into
-    ``root/obj{subject}_{status}_{trial}_/`` (:func:`write_segments`), where ``trial`` is the
+    is optionally saved as an MMECG ``.mat`` file ``root/mat/{trial}.mat`` (the clean recording),
+    then augmented and segmented (:func:`~radarode_lite.data.targets.segment_recording`) into
+    ``root/obj{subject}_{status}_{trial}_/`` (:func:`write_segments`), ``trial`` being the
     recording's running number 1, 2, ... (as MMECG numbers its files). ``root/dataset.json``
     records the arguments; it is written first with ``"complete": false`` and rewritten with
     ``"complete": true`` and the list of recordings when the last one is written, so a data set
@@ -126,7 +130,7 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     out identical), the others are generated. Leftovers of interrupted writes are removed.
 
     Augmentations (``snr_db``, ``abrupt``) and random streams: see the module's description.
-    ``size`` fills ``n_subjects`` and ``duration_s`` when they are None (:data:`SIZES`).
+    ``size`` fills ``n_subjects``, ``duration_s`` and ``channel_snr_db`` when None (:data:`SIZES`).
 
     Parameters
     ----------
@@ -135,15 +139,15 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     statuses : sequence of :data:`STATUSES`.
     trials : int >= 1, recordings per subject and status.
     duration_s : s per recording (>= 4), or None for the size's.
-    size : ``"small"`` or ``"default"``.
+    size : ``"small"``, ``"default"`` or ``"benchmark"`` (:data:`SIZES`).
     preset : spectrogram preset, ``"lite"`` (8 x 32 x 120) or ``"paper"`` (50 x 71 x 120).
     seed : int >= 0.
     snr_db : None or dB of constant noise.
     abrupt : None or ``(fraction, snr_db, (min_s, max_s))``.
     n_channels : radar channels simulated (MMECG: 50).
+    channel_snr_db : None (the size's) or ``(low, high)`` dB, the radar channels' own SNR range.
     save_mat : also write the ``.mat`` files.
-    mat_format : ``"5"`` or ``"7.3"``.
-    progress : show a tqdm progress bar.
+    mat_format : ``"5"`` or ``"7.3"``; progress : show a tqdm progress bar.
     overwrite : replace the recordings, ``mat/`` and ``dataset.json`` of an earlier data set
         in ``root`` (otherwise a non-empty ``root`` raises FileExistsError, except an unfinished
         data set of the same arguments, which is completed).
@@ -157,7 +161,8 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
 
     began = time.perf_counter()
     arguments, spec, abrupt = _generation_arguments(n_subjects, statuses, trials, duration_s, size, preset, seed,
-                                                    snr_db, abrupt, n_channels, save_mat, mat_format)  # fmt: skip
+                                                    snr_db, abrupt, n_channels, save_mat, mat_format,
+                                                    channel_snr_db)  # fmt: skip
     root = Path(root)
     resuming = _open_root(root, arguments, overwrite)
     jobs = [(subj, status, rep) for subj in range(1, arguments["n_subjects"] + 1) for status in arguments["statuses"]
@@ -224,7 +229,7 @@ def _segments_info(name, segments, meta) -> dict:
 
 
 def _generation_arguments(n_subjects, statuses, trials, duration_s, size, preset, seed, snr_db, abrupt, n_channels,
-                          save_mat, mat_format) -> tuple:  # fmt: skip
+                          save_mat, mat_format, channel_snr_db=None) -> tuple:  # fmt: skip
     """The checked arguments of :func:`generate_dataset` as recorded in ``dataset.json``, the preset, ``abrupt``."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
@@ -246,11 +251,14 @@ def _generation_arguments(n_subjects, statuses, trials, duration_s, size, preset
     if snr_db is not None:
         snr_db = _real(snr_db, "snr_db")
     abrupt = noise._check_abrupt(abrupt, WINDOW_S)
+    if channel_snr_db is None:
+        channel_snr_db = SIZES[size].get("channel_snr_db", signals.CHANNEL_SNR_DB)
+    channel_snr_db = list(signals._snr_range(channel_snr_db))
     if mat_format not in ("5", "7.3"):
         raise ValueError(f"mat_format must be '5' or '7.3', got {mat_format!r}")
     arguments = {"generator": GENERATOR, "seed": seed, "preset": spec.name, "n_subjects": n_subjects,
                  "statuses": list(statuses), "trials": trials, "duration_s": float(duration_s),
-                 "n_channels": n_channels, "snr_db": snr_db, "save_mat": bool(save_mat), "mat_format": mat_format,
+                 "n_channels": n_channels, "channel_snr_db": channel_snr_db, "snr_db": snr_db, "save_mat": bool(save_mat), "mat_format": mat_format,
                  "abrupt": None if abrupt is None else [abrupt[0], abrupt[1], list(abrupt[2])]}  # fmt: skip
     return arguments, spec, abrupt
 
@@ -273,7 +281,8 @@ def _generate_recording(root: Path, name, arguments, spec, abrupt, job, overwrit
         signals.make_subject(subj, status, rng=sim_rng),
         age=identity.age, gender=identity.gender, morphology=identity.morphology, vibration=identity.vibration,
     )  # fmt: skip
-    rec = signals.simulate_recording(subject, duration_s, arguments["n_channels"], FS, rng=sim_rng)
+    rec = signals.simulate_recording(subject, duration_s, arguments["n_channels"], FS, rng=sim_rng,
+                                     channel_snr_db=arguments["channel_snr_db"])  # fmt: skip
     if save_mat:
         steps.save_mmecg_mat(root / "mat" / f"{trial}.mat", rec.rcg, rec.ecg, subj, subject.age, subject.gender,
                              status, format=arguments["mat_format"])  # fmt: skip
