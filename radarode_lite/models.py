@@ -61,6 +61,8 @@ __all__ = [
     "ShapeDecoder",
     "AnchorDecoder",
     "CycleLengthDecoder",
+    "CYCLE_HEADS",
+    "autocorrelation",
     "RadarODEMTL",
     "minmax_normalise",
 ]
@@ -143,6 +145,9 @@ class ModelPreset:
         return (self.n_channels, self.n_freqs, self.n_frames)
 
 
+#: Heads of :class:`CycleLengthDecoder`: the paper's flattened map, or with autocorrelation features.
+CYCLE_HEADS = ("flatten", "autocorrelation")
+
 _STRIDES = ((2, 2), (2, 2), (2, 1), (2, 1))
 
 #: The two network sizes, by name:
@@ -202,6 +207,10 @@ class RadarODEMTL(nn.Module):
         normalisation with one group (statistics per segment, independent of the batch), for
         data-parallel training where every process must agree exactly with a single one
         (:mod:`radarode_lite.distributed`). The other weights are the same for a seed.
+    cycle_head : ``"flatten"`` (the paper's) or ``"autocorrelation"``
+        Head of the cycle-length decoder (:class:`CycleLengthDecoder`): the experiment grids
+        of chapters 12 and 14 use the autocorrelation head, which learns on held-out subjects
+        within a CPU budget (chapter 8).
 
     Call ``model(x)`` with ``x: (B, C, F, T)`` float; returns ``{"shape": (B, 200),
     "anchor": (B, 800), "ppi": (B, 260) logits}``; ``model(x, return_features=True)``
@@ -209,9 +218,10 @@ class RadarODEMTL(nn.Module):
     """
 
     def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None,
-                 norm: str = "batch"):
+                 norm: str = "batch", cycle_head: str = "flatten"):
         super().__init__()
         self.preset = get_model_preset(preset)
+        self.cycle_head = _checks.choice(cycle_head, "cycle_head", CYCLE_HEADS)
         use_ode = _checks.boolean(use_ode, "use_ode")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -229,7 +239,7 @@ class RadarODEMTL(nn.Module):
                 {
                     "shape": ShapeDecoder(d, t, width=p.shape_width, ode_hidden=p.ode_hidden, use_ode=use_ode),
                     "anchor": AnchorDecoder(d, t, width=p.anchor_width),
-                    "ppi": CycleLengthDecoder(d, t, width=p.ppi_width, hidden=p.ppi_hidden),
+                    "ppi": CycleLengthDecoder(d, t, width=p.ppi_width, hidden=p.ppi_hidden, head=cycle_head),
                 }
             )
         if norm == "group":
@@ -531,25 +541,51 @@ class AnchorDecoder(nn.Module):
 
 
 class CycleLengthDecoder(nn.Module):
-    """Cycle-length decoder: logits over 260 cycle lengths in samples at 200 Hz (Fig. 3d; chapter 8).
+    r"""Cycle-length decoder: logits over 260 cycle lengths in samples at 200 Hz (Fig. 3d; chapter 8).
 
     Two 1-D convolutions over the frames (the second strided by 2), then a two-layer
     classifier; ``argmax`` of the logits is the predicted cycle length in samples.
+
+    ``head="flatten"`` (default) is the paper's: the classifier reads the flattened feature
+    map. ``head="autocorrelation"`` also gives it, for each channel :math:`c` of the first
+    convolution's output :math:`h_c(t)`, the normalised autocorrelation over the frame lags
+    :math:`\ell = 1 .. T'-1`,
+
+    .. math:: \rho_c(\ell) = \frac{\overline{\tilde h_c(t)\,\tilde h_c(t+\ell)}}{\overline{\tilde h_c^2} + \epsilon},
+        \qquad \tilde h_c = h_c - \overline{h_c},
+
+    a feature that peaks at the lag of one cycle wherever the beats sit in the window. The
+    flattened map alone must learn that relation position by position; with a CPU budget of
+    a few hundred steps it does not leave the plateau of the training marginal (chapter 8).
     """
 
-    def __init__(self, feature_dim: int, n_steps: int, width: int = 16, hidden: int = 64):
+    def __init__(self, feature_dim: int, n_steps: int, width: int = 16, hidden: int = 64, head: str = "flatten"):
         super().__init__()
+        self.head = _checks.choice(head, "head", CYCLE_HEADS)
         self.conv = nn.Sequential(
             nn.Conv1d(feature_dim, width, 3, padding=1), nn.BatchNorm1d(width), nn.ReLU(),
             nn.Conv1d(width, width, 3, stride=2, padding=1), nn.BatchNorm1d(width), nn.ReLU(),
         )
         n_half = (n_steps - 1) // 2 + 1
-        self.classifier = nn.Sequential(
-            nn.Linear(width * n_half, hidden), nn.ReLU(), nn.Linear(hidden, N_CYCLE_CLASSES)
-        )
+        n_in = width * n_half + (width * (n_steps - 1) if self.head == "autocorrelation" else 0)
+        self.classifier = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, N_CYCLE_CLASSES))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.conv(features).flatten(1))
+        if self.head == "flatten":
+            return self.classifier(self.conv(features).flatten(1))
+        h = self.conv[:3](features)
+        parts = [self.conv[3:](h).flatten(1), autocorrelation(h).flatten(1)]
+        return self.classifier(torch.cat(parts, dim=1))
+
+
+def autocorrelation(h: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Normalised autocorrelation of ``h (..., T)`` over the lags ``1 .. T-1``: ``(..., T-1)`` (chapter 8)."""
+    centred = h - h.mean(dim=-1, keepdim=True)
+    power = centred.pow(2).mean(dim=-1) + eps
+    n = h.shape[-1]
+    return torch.stack([(centred[..., : n - lag] * centred[..., lag:]).mean(dim=-1) for lag in range(1, n)], -1) / (
+        power.unsqueeze(-1)
+    )
 
 
 def minmax_normalise(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -21,11 +21,11 @@ def mat_root(tmp_path_factory):
 def test_channel_snr_is_recorded_and_changes_the_input(tmp_path):
     kw = dict(n_subjects=1, statuses=("NB",), duration_s=5.0, progress=False, save_mat=False)
     data.generate_dataset(tmp_path / "a", **kw)
-    data.generate_dataset(tmp_path / "b", channel_snr_db=(-20, 0), **kw)
+    data.generate_dataset(tmp_path / "b", channel_snr_db=(-15, 5), **kw)
     data.generate_dataset(tmp_path / "c", size="benchmark", **kw)
     read = lambda name: json.loads((tmp_path / name / "dataset.json").read_text())  # noqa: E731
     assert read("a")["channel_snr_db"] == [0.0, 20.0]
-    assert read("b")["channel_snr_db"] == read("c")["channel_snr_db"] == [-20.0, 0.0]
+    assert read("b")["channel_snr_db"] == read("c")["channel_snr_db"] == [-15.0, 5.0]
     sst = {n: np.load(tmp_path / n / "obj1_NB_1_" / "sst_seg_0.npy") for n in "abc"}
     assert np.array_equal(sst["b"], sst["c"])  # the size's range is the explicit one
     assert not np.allclose(sst["a"], sst["b"], atol=1e-3)
@@ -36,7 +36,7 @@ def test_channel_snr_is_recorded_and_changes_the_input(tmp_path):
 
 
 def test_benchmark_size():
-    assert data.SIZES["benchmark"] == {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-20.0, 0.0)}
+    assert data.SIZES["benchmark"] == {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-15.0, 5.0)}
 
 
 def test_trivial_baselines_by_hand(mat_root):

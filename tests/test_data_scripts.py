@@ -55,13 +55,14 @@ def test_every_tool_answers_help_without_importing_torch(tool):
 
 
 def test_written_out_choices_are_the_packages():
-    from radarode_lite import data, timefreq, train
+    from radarode_lite import data, models, timefreq, train
     from radarode_lite.studies import digits
 
     presets = tuple(sorted(timefreq.PRESETS))
     cli = _script("train")
     assert (cli.TASKS, cli.PRESETS, cli.OPTIMIZERS, cli.SCHEDULES) == (train.TASKS, presets, train.OPTIMIZERS,
                                                                        train.SCHEDULES)  # fmt: skip
+    assert cli.CYCLE_HEADS == models.CYCLE_HEADS
     gen = _script("generate_data")
     assert (gen.PRESETS, gen.SIZES, gen.STATUSES) == (presets, tuple(sorted(data.SIZES)), data.STATUSES)
     assert _script("convert_mmecg").PRESETS == _script("bench_data").PRESETS == presets

@@ -306,3 +306,37 @@ def test_wrong_preset_or_switch_raises():
         replace(MODEL_PRESETS["lite"], widths=(16, 32, 64))
     with pytest.raises(ValueError, match="n_freqs must be a positive int"):
         replace(MODEL_PRESETS["lite"], n_freqs=0)
+
+
+def test_cycle_head_autocorrelation():
+    import torch
+
+    from radarode_lite import models as Mo
+
+    flat = Mo.RadarODEMTL("lite", seed=3)
+    auto = Mo.RadarODEMTL("lite", seed=3, cycle_head="autocorrelation")
+    x = torch.randn(4, 8, 32, 120)
+    assert auto(x)["ppi"].shape == flat(x)["ppi"].shape == (4, Mo.N_CYCLE_CLASSES)
+    # only the classifier's first layer differs; the backbone and the other decoders are the same weights
+    a, f = auto.state_dict(), flat.state_dict()
+    differ = sorted(k for k in f if a[k].shape != f[k].shape or not torch.equal(a[k], f[k]))
+    assert differ and all(k.startswith("decoders.ppi.classifier") for k in differ)
+    with pytest.raises(ValueError, match="cycle_head"):
+        Mo.RadarODEMTL("lite", cycle_head="lstm")
+
+
+def test_autocorrelation_peaks_at_the_period():
+    import torch
+
+    from radarode_lite import models as Mo
+
+    t = torch.arange(30.0)
+    h = torch.stack([torch.cos(2 * torch.pi * t / p) for p in (5.0, 7.0)])  # periods of 5 and 7 frames
+    rho = Mo.autocorrelation(h)
+    assert rho.shape == (2, 29)
+    assert int(torch.argmax(rho[0, :8])) + 1 == 5 and int(torch.argmax(rho[1, :10])) + 1 == 7
+    long = torch.stack([torch.cos(2 * torch.pi * torch.arange(40.0) / p) for p in (5.0, 7.0)])
+    for start in (2, 3, 6):  # the same rhythm seen from another start: the beats sit elsewhere in the window
+        shifted = Mo.autocorrelation(long[:, start:start + 30])
+        assert torch.allclose(rho[:, :10], shifted[:, :10], atol=0.15)
+    assert torch.all(Mo.autocorrelation(torch.ones(1, 30)).abs() < 1e-3)  # a flat signal: no false peak

@@ -93,24 +93,34 @@ def test_run_experiments_smoke_grid_stores_loadable_results(tmp_path):
         assert record["command"].startswith("python data_scripts/train.py ")
         assert record["config"]["smoke"] is True
     ega = next(r for r in records if r["run"].startswith("ega"))
-    assert ega["config"]["method_kwargs"]["gradients"] == "representation"
+    assert "gradients" not in ega["config"]["method_kwargs"]  # parameter gradients, the authors' setting
+    for flag in ("--schedule cosine", "--stretch 0.3", "--cycle-head autocorrelation"):
+        assert flag in ega["command"]
     # resumable: a second call finds every run stored and trains nothing
     again = subprocess.run([sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke",
                             "--results", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert json.loads(again.stdout.strip().splitlines()[-1])["ran"] == 0
 
 
-def test_table2_grid_holds_every_configuration_of_the_paper():
+def test_table2_grid_holds_every_row_of_the_paper():
     from radarode_lite.cli import run_experiments
+    from radarode_lite.studies import table2
 
-    runs = run_experiments.table2_runs([0, 1, 2], epochs=12)
+    runs = run_experiments.table2_runs([0, 1, 2, 3, 4], epochs=16)
     names = {r.name for r in runs}
-    assert len(runs) == len(names) == 3 * (3 + 11 + 10)
+    assert len(runs) == len(names) == 5 * (3 + 11 + 5)
     for method in run_experiments.TABLE2_METHODS:
-        assert {f"{method}_seed{s}" for s in range(3)} <= names
-    for variant in ("paper", "official"):
-        for t in ("0.1", "0.5", "1", "1.5", "2"):
-            assert f"ega_{variant}_T{t}_seed2" in names
+        assert {f"{method}_seed{s}" for s in range(5)} <= names
+    for t in ("0.1", "0.5", "1", "1.5", "2"):
+        assert f"ega_paper_T{t}_seed4" in names
+    configs = {table2.configuration({"run": n}) for n in names}
+    rows = {table2.paper_label(c) for c in configs if not c.startswith("single_")} | {table2.label(table2.BASELINE)}
+    assert rows == set(table2.read_paper_table2())  # every row of the published table, none more
+    assert all("gradients" not in r.options for r in runs)  # the authors' parameter gradients
+    ega = [r for r in runs if r.method == "ega"]
+    assert {r.options["warmup_epoch"] for r in ega} == {4} and {r.options["variant"] for r in ega} == {"paper"}
+    args = runs[0].train_args("book:benchmark", 16, "lite")
+    assert args[args.index("--test-subjects") + 1] == "4"
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="spectrogram preset: lite (8 x 32 x 120) or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--size", default="default", choices=list(SIZES),
                         help="small: 2 subjects x 12 s; default: 6 subjects x 30 s; benchmark: 12 subjects x 20 s "
-                             "with radar channels at -20 to 0 dB (4 statuses each)")  # fmt: skip
+                             "with radar channels at -15 to 5 dB (4 statuses each)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
     parser.add_argument("--subjects", type=int, default=None, help="number of subjects (overrides --size)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per recording (overrides --size)")

@@ -39,7 +39,8 @@ Written into ``--out`` (atomically, each file appears complete or not at all):
   weights, the configuration, the seed, the command line, the git commit, the wall time, the
   machine (platform, CPU count, torch version) and a UTC timestamp;
 - ``model.pt``: ``{"state_dict", "config", "format"}``, loadable with
-  ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"])``;
+  ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"],
+  cycle_head=config.get("cycle_head", "flatten"))``;
 - ``checkpoint.pt``: the complete training state after the last finished epoch
   (``radarode_lite.train.train``'s checkpoint). If a run is interrupted, the same command
   continues it from there and ends exactly as an uninterrupted run would (``--no-resume``
@@ -61,7 +62,7 @@ normalisation keeps per-process statistics). Process 0 alone evaluates and write
 
 The last line printed is a JSON summary.
 
-At about 610 lines this module is longer than the others: it is one tool, its flag parsing,
+At about 630 lines this module is longer than the others: it is one tool, its flag parsing,
 its checks of a resumed run and its result files, each in functions of its own.
 """
 
@@ -95,6 +96,7 @@ _REPO = _common.PACKAGE.parent  # the checkout, when run from a clone (its git c
 PRESETS = ("lite", "paper")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
+CYCLE_HEADS = ("flatten", "autocorrelation")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="spectrogram and network size: lite (8 x 32 x 120, CPU) "
                              "or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
+    parser.add_argument("--cycle-head", default="flatten", choices=list(CYCLE_HEADS),
+                        help="head of the cycle-length decoder: the paper's, or with autocorrelation features")
     parser.add_argument("--noise", default="clean",
                         help="noise on the radar phase of the whole data set (book data sets only): clean, "
                              "radar-snr:DB or radar-abrupt:DB:SECONDS[:FRACTION]")  # fmt: skip
@@ -376,7 +380,8 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
         _files.check_writable(out)  # before hours of training, not after
     if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads
         torch.set_num_threads(args.threads)
-    model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm).to(plan.device)
+    model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm,
+                        cycle_head=args.cycle_head).to(plan.device)  # fmt: skip
     subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
     identity = {"data": data_name, "data_fingerprint": data.dataset_fingerprint(root), "noise": plan.noise,
                 "data_seed": args.data_seed, "split_seed": args.split_seed,
@@ -409,6 +414,7 @@ def _config(plan, args, trained) -> dict:
         "tasks": list(plan.tasks),
         "preset": model.preset.name,
         "use_ode": model.use_ode,
+        "cycle_head": model.cycle_head,
         "data": trained.data_name,
         "data_root": None if args.smoke else str(trained.root),
         "data_fingerprint": trained.identity["data_fingerprint"],

@@ -42,14 +42,14 @@ __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 #: Sizes of :func:`generate_dataset`: subjects and seconds per recording (x 4 statuses).
 #: ``"small"``: 2 subjects x 4 statuses x 12 s (a few seconds to generate, for notebooks);
 #: ``"default"``: 6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores, lite preset);
-#: ``"benchmark"``: 12 subjects x 4 statuses x 20 s with radar channels at -20 to 0 dB SNR
+#: ``"benchmark"``: 12 subjects x 4 statuses x 20 s with radar channels at -15 to 5 dB SNR
 #: (instead of :data:`radarode_lite.signals.CHANNEL_SNR_DB`), the data set of the experiment
 #: grids (chapters 12 and 14): noisy enough that no task sits at its floor, with enough
 #: subjects to hold out four (about 30 s to generate).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
-    "benchmark": {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-20.0, 0.0)},
+    "benchmark": {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-15.0, 5.0)},
 }
 #: Name and version written into every ``segments.json``.
 GENERATOR = f"radarode_lite {__version__}"
