@@ -204,3 +204,43 @@ def test_format_mean_std_and_html_table():
     assert text.count("<tr>") == 2 and "b&lt;" in text and "2 &amp; 3" in text
     with pytest.raises(ValueError, match="cells"):
         tables.html_table(["a", "b"], [["1"]])
+
+
+def _five_seeds(ew_ppi, ega_ppi):
+    records = [r for s in range(len(ew_ppi)) for r in singles(s)]
+    records += [run("ew", s, **{**BASE, "ppi_error_ms": v}) for s, v in enumerate(ew_ppi)]
+    records += [run("ega_paper_T1", s, **{**BASE, "ppi_error_ms": v}) for s, v in enumerate(ega_ppi)]
+    return tables.table2(records)
+
+
+def test_paired_difference_agrees_with_scipys_paired_t_test():
+    from scipy import stats
+
+    ew, ega = [12.0, 9.0, 11.0, 10.5, 13.0], [9.0, 8.5, 9.0, 9.9, 10.0]
+    rows = _five_seeds(ew, ega)
+    out = tables.paired_difference(rows, "ega_paper_T1", "ew", key="ppi_error_ms")
+    d = [a - b for a, b in zip(ega, ew)]
+    ci = stats.ttest_rel(ega, ew).confidence_interval(0.95)
+    assert out["n"] == 5 and out["mean"] == pytest.approx(sum(d) / 5)
+    assert (out["low"], out["high"]) == pytest.approx((ci.low, ci.high))
+    assert out["resolved"] and bool(stats.ttest_rel(ega, ew).pvalue < 0.05)
+    assert out["better"] == "ega_paper_T1"  # lower PPI error is better
+    dm = tables.paired_difference(rows, "ega_paper_T1", "ew")  # delta_m: higher is better, same ordering
+    assert dm["resolved"] and dm["better"] == "ega_paper_T1" and dm["mean"] > 0
+
+
+def test_paired_difference_unresolved_and_degenerate_cases():
+    rows = _five_seeds([10.0, 12.0, 9.0, 11.0, 10.0], [11.0, 10.0, 10.0, 10.5, 10.2])
+    out = tables.paired_difference(rows, "ega_paper_T1", "ew", key="ppi_error_ms")
+    assert not out["resolved"] and out["better"] is None and out["low"] < 0 < out["high"]
+    one = tables.paired_difference(_five_seeds([10.0], [9.0]), "ega_paper_T1", "ew", key="ppi_error_ms")
+    assert one["n"] == 1 and math.isnan(one["low"]) and not one["resolved"]
+    same = tables.paired_difference(rows, "ew", "ew", key="ppi_error_ms")  # all differences 0: an empty interval
+    assert same["mean"] == 0.0 and not same["resolved"]
+    with pytest.raises(ValueError, match="level"):
+        tables.paired_difference(rows, "ew", "ega_paper_T1", level=95)
+    with pytest.raises(ValueError, match="must be a configuration"):
+        tables.paired_difference(rows, "moco", "ew")
+    pairs = tables.resolved_orderings(rows, key="ppi_error_ms")
+    assert {(p["a"], p["b"]) for p in pairs} == {("ew", "single_task"), ("ega_paper_T1", "single_task"),
+                                                  ("single_task", "ew"), ("ega_paper_T1", "ew")}  # fmt: skip

@@ -58,6 +58,8 @@ __all__ = [
     "delta_m_per_task",
     "delta_m_table2",
     "table2",
+    "paired_difference",
+    "resolved_orderings",
     "compare",
     "format_mean_std",
     "html_table",
@@ -313,6 +315,56 @@ def compare(rows, a: str, b: str, key: str = "delta_m_pct") -> dict:
         verdict = "within spread"
     return {"mean_a": ra["mean"][key], "mean_b": rb["mean"][key], "gap": gap, "spread": spread,
             "paired_seeds": len(paired), "wins_a": int(wins_a), "verdict": verdict}  # fmt: skip
+
+
+def paired_difference(rows, a: str, b: str, key: str = "delta_m_pct", level: float = 0.95) -> dict:
+    r"""The seed-paired difference ``a - b`` in column ``key`` with its Student-t interval (chapter 12).
+
+    Runs of the same seed share the initial weights, the batch order and the augmentation
+    draws, so the difference is taken seed by seed; its mean :math:`\bar d` over the ``n``
+    seeds both configurations have and the interval :math:`\bar d \pm t_{n-1} s_d / \sqrt n`
+    at confidence ``level``. The ordering is *resolved* when the interval excludes 0; the
+    better configuration then follows the direction of :data:`HIGHER_IS_BETTER`.
+
+    Returns
+    -------
+    dict with ``a``, ``b``, ``key``, ``n`` (paired seeds), ``mean`` and ``low``, ``high`` (NaN
+    with fewer than 2 seeds), ``resolved`` (bool) and ``better`` (``a``, ``b`` or None).
+    """
+    from scipy import stats
+
+    table = _as_table(rows)
+    for name, config in (("a", a), ("b", b)):
+        if config not in table:
+            raise ValueError(f"{name} must be a configuration of rows, got {config!r}; rows hold {sorted(table)}")
+    if key not in HIGHER_IS_BETTER:
+        raise ValueError(f"key must be one of {sorted(HIGHER_IS_BETTER)}, got {key!r}")
+    if isinstance(level, bool) or not isinstance(level, Real) or not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    va = dict(zip(table[a]["seeds"], table[a]["values"].get(key, [])))
+    vb = dict(zip(table[b]["seeds"], table[b]["values"].get(key, [])))
+    d = np.array([va[s] - vb[s] for s in sorted(va) if s in vb and math.isfinite(va[s]) and math.isfinite(vb[s])])
+    n = len(d)
+    mean = float(d.mean()) if n else math.nan
+    low = high = math.nan
+    if n >= 2:
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+        low, high = mean - half, mean + half
+    resolved = bool(n >= 2 and (low > 0 or high < 0))
+    better = None
+    if resolved:
+        a_higher = mean > 0
+        better = a if a_higher == HIGHER_IS_BETTER[key] else b
+    return {"a": a, "b": b, "key": key, "n": n, "mean": mean, "low": low, "high": high, "resolved": resolved,
+            "better": better}  # fmt: skip
+
+
+def resolved_orderings(rows, key: str = "delta_m_pct", against=None, level: float = 0.95) -> list:
+    """:func:`paired_difference` of every configuration of ``rows`` against each of ``against``
+    (default: the single-task baseline and EW), skipping a configuration against itself."""
+    table = _as_table(rows)
+    against = [c for c in (against or (BASELINE, "ew")) if c in table]
+    return [paired_difference(table, a, b, key, level) for b in against for a in table if a != b]
 
 
 def format_mean_std(row, key: str, digits: int = 2) -> str:
