@@ -74,3 +74,22 @@ def test_trivial_baselines_refuse_other_inputs(mat_root):
     split = data.subject_split(mat_root, test_subjects=[2])
     with pytest.raises(TypeError, match="test_set"):
         baselines.trivial_baselines(split["train"], [1, 2])
+
+
+def test_the_baselines_grid_stores_one_result_with_its_provenance(mat_root, tmp_path, capsys):
+    from radarode_lite.cli import run_experiments
+    from radarode_lite.studies import results
+
+    argv = ["--grid", "baselines", "--data", str(mat_root), "--test-subjects", "1", "--out", str(tmp_path)]
+    assert run_experiments.main(argv) == 0
+    record = results.load_result(tmp_path / "baselines" / "baselines_seed0.json")
+    assert record["command"].endswith(" ".join(argv))
+    split = data.subject_split(mat_root, test_subjects=1, seed=0)  # the grid's split rule
+    assert record["config"]["test_subjects"] == list(split["test"].subjects)
+    expected = baselines.trivial_baselines(split["train"], split["test"])
+    for name, values in expected.items():
+        for key, value in values.items():
+            assert record["metrics"][f"{name}.{key}"] == pytest.approx(value)
+    capsys.readouterr()
+    assert run_experiments.main(argv) == 0  # stored: nothing to do
+    assert '"ran": 0' in capsys.readouterr().out

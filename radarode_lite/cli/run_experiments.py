@@ -17,6 +17,9 @@ Grids:
   16 rows: the three single-task baselines, radarODE-MTL trained with EW, UW, GLS, DWA, STCH,
   GradDrop, GradVac, CAGrad, IMTL, MoCo and Aligned-MTL, and EGA at T = 0.1, 0.5, 1.0, 1.5
   and 2.0, each with every seed of ``--seeds``.
+- ``baselines``: the trivial baselines on the table2 grid's held-out subjects (the mean training
+  beat, the median cycle length, a fixed rate, the signal-processing anchors;
+  ``radarode_lite.studies.baselines``), one file ``<out>/baselines/baselines_seed0.json``.
 - ``noise``: the robustness study of chapter 14 (``radarode-run-noise`` holds it; this
   tool forwards ``--out`` (as ``--out <out>/noise``), ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
   ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it).
@@ -140,7 +143,8 @@ def smoke_runs() -> list[Run]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grid", default="table2", choices=["table2", "noise", "digits"], help="which grid to run")
+    parser.add_argument("--grid", default="table2", choices=["table2", "baselines", "noise", "digits"],
+                        help="which grid to run")  # fmt: skip
     parser.add_argument("--out", dest="results", default=str(DEFAULT_RESULTS),
                         help="results folder, one sub-folder per grid (" + _common.RESULTS_RULE.format(sub="")
                              + ")")  # fmt: skip
@@ -223,6 +227,8 @@ def _main(argv=None) -> int:
     if any(s < 0 for s in args.seeds):
         print(f"error: --seeds must be >= 0, got {args.seeds}", file=sys.stderr)
         return 2
+    if args.grid == "baselines":
+        return run_baselines(args, argv)
     grid = "smoke" if args.smoke else args.grid
     runs = smoke_runs() if args.smoke else table2_runs(args.seeds, args.epochs)
     if args.only:
@@ -289,6 +295,34 @@ def run_grid(args, grid, runs, state, folder) -> int:
                "results": str(folder), "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
     print(json.dumps(summary))
     return 1 if failures else 0
+
+
+def run_baselines(args, argv) -> int:
+    """Score the trivial baselines (:mod:`radarode_lite.studies.baselines`) on the table2 grid's split
+    and store them as ``<results>/baselines/baselines_seed0.json`` (the split seed)."""
+    from radarode_lite import data
+    from radarode_lite.cli import train as train_tool
+    from radarode_lite.studies import baselines, results
+
+    path = Path(args.results) / "baselines" / "baselines_seed0.json"
+    if args.list:
+        print(f"{stored_state(path)}  baselines_seed0  --data {args.data} --test-subjects {args.test_subjects}")
+        return 0
+    if stored_state(path) == "done" and not args.overwrite:
+        print(json.dumps({"grid": "baselines", "runs": 1, "ran": 0, "results": str(path.parent)}))
+        return 0
+    began = time.perf_counter()
+    root, name = train_tool.resolve_data(args.data, args.preset, 0, {"name": "clean"})
+    split = data.subject_split(root, test_subjects=args.test_subjects, seed=0, preset=args.preset)
+    scores = baselines.trivial_baselines(split["train"], split["test"])
+    config = {"data": name, "preset": args.preset, "split_seed": 0, "train_subjects": list(split["train"].subjects),
+              "test_subjects": list(split["test"].subjects), "baselines": sorted(scores)}  # fmt: skip
+    flat = {f"{b}.{k}": v for b, values in scores.items() for k, v in values.items()}
+    command = _common.command_prefix("run_experiments") + " " + shlex.join(argv)
+    results.save_result(path, flat, config, 0, command, round(time.perf_counter() - began, 1), run="baselines_seed0")
+    results.load_result(path)  # what was written reads back
+    print(json.dumps({"grid": "baselines", "runs": 1, "ran": 1, "results": str(path.parent)}))
+    return 0
 
 
 def run_one(run: Run, folder: Path, data: str, epochs: int, preset: str, smoke: bool = False, device: str = "cpu",

@@ -7,7 +7,9 @@ numbers of one results chapter:
 - :mod:`radarode_lite.studies.results`           stored experiment results with the metadata
   that made them (chapters 12-15)
 - :mod:`radarode_lite.studies.table2`            Table II from stored results: means over
-  seeds, :math:`\\Delta_m` (chapter 12)
+  seeds, :math:`\\Delta_m`, seed-paired differences (chapter 12)
+- :mod:`radarode_lite.studies.baselines`         trivial baselines on held-out subjects: the
+  mean beat, the median cycle, a fixed rate, the signal-processing anchors (chapters 8, 12)
 - :mod:`radarode_lite.studies.noise_conditions`  noise conditions, noisy test sets and their
   bursts (chapter 14)
 - :mod:`radarode_lite.studies.frameworks`        the three radar-to-ECG frameworks: models,
