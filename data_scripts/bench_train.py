@@ -64,9 +64,12 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     assert len(run_experiments.table2_runs([0], NOW["epochs"])) == sum(NOW["runs"].values())
     startup_s = _startup_seconds()
+    protocols = {"before": BEFORE, "now": NOW}
+    setups = {name: _setup(protocol) for name, protocol in protocols.items()}
+    times = _round_robin(setups, args.epochs)
     out = {"threads": 1, "startup_s": round(startup_s, 3)}
-    for name, protocol in (("before", BEFORE), ("now", NOW)):
-        out[name] = _measure(protocol, args.epochs, startup_s)
+    for name, protocol in protocols.items():
+        out[name] = _summary(protocol, setups[name], times[name], startup_s)
     out["grid_ratio_now_vs_before"] = round(out["now"]["grid"]["one_at_a_time_h"]
                                             / out["before"]["grid"]["one_at_a_time_h"], 3)  # fmt: skip
     out["bench_wall_s"] = round(time.perf_counter() - began, 1)
@@ -74,39 +77,56 @@ def main(argv=None) -> int:
     return 0
 
 
-def _measure(protocol: dict, epochs: int, startup_s: float) -> dict:
-    """Seconds per epoch of each kind of run of ``protocol`` and its projected grid time."""
-    from radarode_lite import data, evaluation, train
+def _setup(protocol: dict) -> dict:
+    """The split, one fresh network per kind of run, their methods and the augmentation of ``protocol``."""
+    from radarode_lite import data
     from radarode_lite.data.augment import TimeStretch
     from radarode_lite.models import RadarODEMTL
-    from radarode_lite.mtl import get_method
 
     root = data.book_dataset(protocol["data"], "lite", 0)
     split = data.subject_split(root, test_subjects=protocol["test_subjects"], preset="lite")
     kinds = {"ew": ("ew", {}), "gradient_params": ("ega", {}), "single_task": ("ew", {})}
     if "gradient_representation" in protocol["runs"]:
         kinds["gradient_representation"] = ("ega", {"gradients": "representation"})
-    times = {k: [] for k in kinds}
     models = {k: RadarODEMTL("lite", seed=0, cycle_head=protocol["cycle_head"]) for k in kinds}
     augment = TimeStretch(protocol["stretch"]) if protocol["stretch"] else None
-    for epoch in range(epochs + 1):  # round robin
-        for k, (method, kwargs) in kinds.items():
-            tasks = ("shape",) if k == "single_task" else train.TASKS
-            history = train.train(models[k], split["train"], tasks=tasks, method=get_method(method, len(tasks), **kwargs),
-                                  epochs=1, seed=epoch, schedule=protocol["schedule"], augment=augment)  # fmt: skip
-            if epoch > 0:
-                times[k].append(history.epoch_s[-1])
+    return {"split": split, "kinds": kinds, "models": models, "augment": augment, "schedule": protocol["schedule"]}
+
+
+def _round_robin(setups: dict, epochs: int) -> dict:
+    """Wall seconds of each epoch of every kind of both protocols, the kinds interleaved epoch by
+    epoch so that a change of machine load touches all of them alike (the warm-up epoch dropped)."""
+    from radarode_lite import train
+    from radarode_lite.mtl import get_method
+
+    times = {name: {k: [] for k in setup["kinds"]} for name, setup in setups.items()}
+    for epoch in range(epochs + 1):
+        for name, setup in setups.items():
+            for k, (method, kwargs) in setup["kinds"].items():
+                tasks = ("shape",) if k == "single_task" else train.TASKS
+                history = train.train(setup["models"][k], setup["split"]["train"], tasks=tasks,
+                                      method=get_method(method, len(tasks), **kwargs), epochs=1, seed=epoch,
+                                      schedule=setup["schedule"], augment=setup["augment"])  # fmt: skip
+                if epoch > 0:
+                    times[name][k].append(history.epoch_s[-1])
+    return times
+
+
+def _summary(protocol: dict, setup: dict, times: dict, startup_s: float) -> dict:
+    """Seconds per epoch of each kind, their ratios to EW, the evaluation and the projected grid time."""
+    from radarode_lite import evaluation
+
     per_epoch = {k: statistics.median(v) for k, v in times.items()}
     t0 = time.perf_counter()
-    evaluation.evaluate(models["ew"], split["test"])
+    evaluation.evaluate(setup["models"]["ew"], setup["split"]["test"])
     eval_s = time.perf_counter() - t0
     runs_per_seed = protocol["runs"]
     total = protocol["seeds"] * sum(n * (protocol["epochs"] * per_epoch[k] + eval_s + startup_s)
                                     for k, n in runs_per_seed.items())  # fmt: skip
     return {
         "data": f"book:{protocol['data']}",
-        "n_train_segments": len(split["train"]),
-        "n_test_segments": len(split["test"]),
+        "n_train_segments": len(setup["split"]["train"]),
+        "n_test_segments": len(setup["split"]["test"]),
         "s_per_epoch": {k: round(v, 3) for k, v in per_epoch.items()},
         "ratio_vs_ew": {k: round(v / per_epoch["ew"], 3) for k, v in per_epoch.items()},
         "eval_s": round(eval_s, 3),
