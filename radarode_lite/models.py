@@ -45,27 +45,10 @@ from radarode_lite import _checks
 from radarode_lite.conventions import ANCHOR_SAMPLES, PPI_CLASSES, SHAPE_SAMPLES, TASKS
 from radarode_lite.ode import DEFAULT_PARAMS, ecg_ode
 
-__all__ = [
-    "TASKS",
-    "NORMS",
-    "SHAPE_SAMPLES",
-    "ANCHOR_SAMPLES",
-    "N_CYCLE_CLASSES",
-    "ODE_MAX_REL",
-    "ODE_MAX_SHIFT",
-    "ModelPreset",
-    "MODEL_PRESETS",
-    "get_model_preset",
-    "DeformConv2d",
-    "Backbone",
-    "ShapeDecoder",
-    "AnchorDecoder",
-    "CycleLengthDecoder",
-    "CYCLE_HEADS",
-    "autocorrelation",
-    "RadarODEMTL",
-    "minmax_normalise",
-]
+__all__ = ["TASKS", "NORMS", "SHAPE_SAMPLES", "ANCHOR_SAMPLES", "N_CYCLE_CLASSES", "ODE_MAX_REL", "ODE_MAX_SHIFT",
+           "ModelPreset", "MODEL_PRESETS", "get_model_preset", "DeformConv2d", "Backbone", "ShapeDecoder",
+           "AnchorDecoder", "CycleLengthDecoder", "CYCLE_HEADS", "autocorrelation", "RadarODEMTL",
+           "minmax_normalise"]  # fmt: skip
 
 # TASKS (the order of every dict of outputs, targets and losses), SHAPE_SAMPLES (one cycle
 # resampled to 200 samples) and ANCHOR_SAMPLES (one 4-s segment at 200 Hz) come from
@@ -207,10 +190,8 @@ class RadarODEMTL(nn.Module):
         normalisation with one group (statistics per segment, independent of the batch), for
         data-parallel training where every process must agree exactly with a single one
         (:mod:`radarode_lite.distributed`). The other weights are the same for a seed.
-    cycle_head : ``"flatten"`` (the paper's) or ``"autocorrelation"``
-        Head of the cycle-length decoder (:class:`CycleLengthDecoder`): the experiment grids
-        of chapters 12 and 14 use the autocorrelation head, which learns on held-out subjects
-        within a CPU budget (chapter 8).
+    cycle_head : ``"flatten"`` (the paper's) or ``"autocorrelation"``: the head of
+        :class:`CycleLengthDecoder` (the experiment grids use the second; chapter 8).
 
     Call ``model(x)`` with ``x: (B, C, F, T)`` float; returns ``{"shape": (B, 200),
     "anchor": (B, 800), "ppi": (B, 260) logits}``; ``model(x, return_features=True)``
@@ -543,20 +524,12 @@ class AnchorDecoder(nn.Module):
 class CycleLengthDecoder(nn.Module):
     r"""Cycle-length decoder: logits over 260 cycle lengths in samples at 200 Hz (Fig. 3d; chapter 8).
 
-    Two 1-D convolutions over the frames (the second strided by 2), then a two-layer
-    classifier; ``argmax`` of the logits is the predicted cycle length in samples.
-
-    ``head="flatten"`` (default) is the paper's: the classifier reads the flattened feature
-    map. ``head="autocorrelation"`` also gives it, for each channel :math:`c` of the first
-    convolution's output :math:`h_c(t)`, the normalised autocorrelation over the frame lags
-    :math:`\ell = 1 .. T'-1`,
-
-    .. math:: \rho_c(\ell) = \frac{\overline{\tilde h_c(t)\,\tilde h_c(t+\ell)}}{\overline{\tilde h_c^2} + \epsilon},
-        \qquad \tilde h_c = h_c - \overline{h_c},
-
-    a feature that peaks at the lag of one cycle wherever the beats sit in the window. The
-    flattened map alone must learn that relation position by position; with a CPU budget of
-    a few hundred steps it does not leave the plateau of the training marginal (chapter 8).
+    Two 1-D convolutions over the frames (the second strided by 2), then a two-layer classifier
+    on the flattened map (``head="flatten"``, the paper's); ``argmax`` of the logits is the
+    predicted cycle length. ``head="autocorrelation"`` also feeds the classifier
+    :func:`autocorrelation` of the first convolution's output, which peaks at the lag of one
+    cycle wherever the beats sit: with a CPU budget of a few hundred steps only that head
+    learns across subjects (chapter 8).
     """
 
     def __init__(self, feature_dim: int, n_steps: int, width: int = 16, hidden: int = 64, head: str = "flatten"):
@@ -579,13 +552,15 @@ class CycleLengthDecoder(nn.Module):
 
 
 def autocorrelation(h: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Normalised autocorrelation of ``h (..., T)`` over the lags ``1 .. T-1``: ``(..., T-1)`` (chapter 8)."""
-    centred = h - h.mean(dim=-1, keepdim=True)
-    power = centred.pow(2).mean(dim=-1) + eps
+    r"""Normalised autocorrelation of ``h (..., T)`` over the lags ``1 .. T-1``: ``(..., T-1)`` (chapter 8).
+
+    :math:`\rho(\ell) = \overline{\tilde h(t)\,\tilde h(t+\ell)} / (\overline{\tilde h^2} + \epsilon)` with
+    :math:`\tilde h = h - \overline h`, the first mean over the ``T - ell`` overlapping frames.
+    """
+    c = h - h.mean(dim=-1, keepdim=True)
     n = h.shape[-1]
-    return torch.stack([(centred[..., : n - lag] * centred[..., lag:]).mean(dim=-1) for lag in range(1, n)], -1) / (
-        power.unsqueeze(-1)
-    )
+    lagged = torch.stack([(c[..., : n - lag] * c[..., lag:]).mean(dim=-1) for lag in range(1, n)], dim=-1)
+    return lagged / (c.pow(2).mean(dim=-1, keepdim=True) + eps)
 
 
 def minmax_normalise(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
