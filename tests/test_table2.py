@@ -244,3 +244,28 @@ def test_paired_difference_unresolved_and_degenerate_cases():
     pairs = tables.resolved_orderings(rows, key="ppi_error_ms")
     assert {(p["a"], p["b"]) for p in pairs} == {("ew", "single_task"), ("ega_paper_T1", "single_task"),
                                                   ("single_task", "ew"), ("ega_paper_T1", "ew")}  # fmt: skip
+
+
+def test_complete_seeds_are_those_every_row_has():
+    records = singles(0) + singles(1) + singles(2)
+    records += [run("ew", s, **BASE) for s in (0, 1, 2)] + [run("uw", s, **BASE) for s in (0, 2, 5)]
+    rows = tables.table2(records)
+    assert tables.complete_seeds(rows, ["single_task", "ew", "uw"]) == [0, 2]
+    assert tables.complete_seeds(rows, ["single_task", "ew"]) == [0, 1, 2]
+    assert tables.complete_seeds(rows) == []  # the published rows are not all there
+    with pytest.raises(ValueError, match="configs"):
+        tables.complete_seeds(rows, [])
+
+
+def test_ratio_to_paper_is_one_on_the_published_values():
+    paper = tables.read_paper_table2()
+    published = paper["Equal Weight"]
+    values = {k: published[c] for k, c in tables.PAPER_COLUMNS.items()}
+    rows = tables.table2(singles(0) + singles(1) + [run("ew", s, **values) for s in (0, 1)])
+    ratios = tables.ratio_to_paper(next(r for r in rows if r["config"] == "ew"), paper)
+    assert set(ratios) == set(tables.PAPER_COLUMNS)
+    assert all(math.isclose(v, 1.0) for v in ratios.values())
+    doubled = tables.table2(singles(0) + [run("ew", 0, **{k: 2 * v for k, v in values.items()})])
+    assert math.isclose(tables.ratio_to_paper(doubled[1], paper)["mdr_pct"], 2.0)
+    other = tables.table2(singles(0) + [run("mine", 0, **values)])[1]
+    assert all(math.isnan(v) for v in tables.ratio_to_paper(other, paper).values())

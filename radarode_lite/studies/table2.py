@@ -18,6 +18,9 @@ of such records into tables:
 - :func:`delta_m_per_task`: the three per-task terms whose mean is :math:`\Delta_m`;
 - :func:`table2`: the rows of Table II from the runs found, :math:`\Delta_m` computed per seed
   against that seed's baseline, then averaged;
+- :func:`paired_difference` and :func:`resolved_orderings`: seed-paired differences with
+  Student-t intervals; :func:`complete_seeds`: the seeds that every row has;
+- :func:`ratio_to_paper`: our mean over seeds divided by the published value, column by column;
 - :func:`compare`: whether the gap between two rows is larger than their seed spread;
 - :func:`format_mean_std` and :func:`html_table`: cells and tables to show;
 - :func:`read_paper_table2`: the published Table II (``book/data/paper/table2_optimisers.csv``).
@@ -60,6 +63,9 @@ __all__ = [
     "table2",
     "paired_difference",
     "resolved_orderings",
+    "complete_seeds",
+    "PAPER_COLUMNS",
+    "ratio_to_paper",
     "compare",
     "format_mean_std",
     "html_table",
@@ -365,6 +371,55 @@ def resolved_orderings(rows, key: str = "delta_m_pct", against=None, level: floa
     table = _as_table(rows)
     against = [c for c in (against or (BASELINE, "ew")) if c in table]
     return [paired_difference(table, a, b, key, level) for b in against for a in table if a != b]
+
+
+def complete_seeds(rows, configs=None, key: str = "delta_m_pct") -> list:
+    """The seeds for which every configuration of ``configs`` has a finite value of ``key``.
+
+    ``rows`` from :func:`table2`; ``configs`` defaults to the rows of the published table
+    (:data:`TABLE2_CONFIGS`). A configuration without any run leaves no seed complete. Sorted.
+    """
+    table = _as_table(rows)
+    configs = TABLE2_CONFIGS if configs is None else tuple(configs)
+    if not configs:
+        raise ValueError("configs must name at least one configuration")
+    seeds = None
+    for config in configs:
+        if config not in table:
+            return []
+        row = table[config]
+        have = {s for s, v in zip(row["seeds"], row["values"].get(key, [])) if math.isfinite(v)}
+        seeds = have if seeds is None else seeds & have
+    return sorted(seeds)
+
+
+#: The column of the published Table II (:func:`read_paper_table2`) that each of our metrics
+#: sits beside; the paper's RMSE is in mV, ours (``rmse_norm``) on the min-max normalised beat.
+PAPER_COLUMNS = {"rmse_norm": "rmse_mv", "pcc_pct": "pcc_pct", "ppi_error_ms": "ppi_error_ms",
+                 "timing_error_ms": "timing_error_ms", "mdr_pct": "mdr_pct"}  # fmt: skip
+
+
+def ratio_to_paper(row, paper) -> dict:
+    """Our mean over seeds divided by the paper's value, ``{metric: ratio}``, for the metrics of
+    :data:`PAPER_COLUMNS` (chapter 12).
+
+    ``row`` is a row of :func:`table2`, ``paper`` the result of :func:`read_paper_table2`. A
+    ratio of 1 is the published value; NaN where the row has no published row
+    (``row["paper_label"]``), no finite mean or the paper's value is 0. The RMSE ratio compares
+    different units (normalised beat against mV) and is given for completeness only.
+    """
+    if not isinstance(row, Mapping) or "mean" not in row or "paper_label" not in row:
+        raise TypeError("row must be a row of table2()")
+    if not isinstance(paper, Mapping):
+        raise TypeError(f"paper must be the mapping of read_paper_table2(), got {type(paper).__name__}")
+    published = paper.get(row["paper_label"])
+    out = {}
+    for key, column in PAPER_COLUMNS.items():
+        ours = row["mean"].get(key, math.nan)
+        theirs = math.nan if published is None else float(published.get(column, math.nan))
+        ok = math.isfinite(ours) and math.isfinite(theirs) and theirs != 0
+        out[key] = ours / theirs if ok else math.nan
+    return out
 
 
 def format_mean_std(row, key: str, digits: int = 2) -> str:
