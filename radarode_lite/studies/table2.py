@@ -21,7 +21,6 @@ of such records into tables:
 - :func:`paired_difference` and :func:`resolved_orderings`: seed-paired differences with
   Student-t intervals; :func:`complete_seeds`: the seeds that every row has;
 - :func:`ratio_to_paper`: our mean over seeds divided by the published value, column by column;
-- :func:`compare`: whether the gap between two rows is larger than their seed spread;
 - :func:`format_mean_std` and :func:`html_table`: cells and tables to show;
 - :func:`read_paper_table2`: the published Table II (``book/data/paper/table2_optimisers.csv``).
 
@@ -66,7 +65,6 @@ __all__ = [
     "complete_seeds",
     "PAPER_COLUMNS",
     "ratio_to_paper",
-    "compare",
     "format_mean_std",
     "html_table",
     "read_paper_table2",
@@ -278,51 +276,6 @@ def table2(records) -> list:
     return [{"config": c, "label": label(c), "paper_label": paper_label(c), **summary[c]} for c in order]
 
 
-def compare(rows, a: str, b: str, key: str = "delta_m_pct") -> dict:
-    """Is configuration ``a`` better than ``b`` in column ``key`` by more than the seed spread?
-
-    ``rows`` from :func:`table2` (or :func:`summarise_runs` as a dict). The verdict is
-    ``"a"`` or ``"b"`` (the better one, by the direction of :data:`HIGHER_IS_BETTER`) when
-    both conditions hold: the gap between the two means is larger than the larger of the two
-    seed standard deviations, and the better one wins on every seed that both have (paired by
-    seed: same initial weights and batch order). Otherwise ``"within spread"``; with fewer
-    than two paired seeds, ``"too few seeds"``. A heuristic with three seeds, not a test of
-    significance.
-
-    Returns
-    -------
-    dict with ``mean_a``, ``mean_b``, ``gap`` (``mean_a - mean_b``), ``spread`` (the larger
-    standard deviation), ``paired_seeds``, ``wins_a`` (paired seeds where ``a`` is better),
-    ``verdict``.
-    """
-    table = _as_table(rows)
-    for name, config in (("a", a), ("b", b)):
-        if config not in table:
-            raise ValueError(f"{name} must be a configuration of rows, got {config!r}; rows hold {sorted(table)}")
-    if key not in HIGHER_IS_BETTER:
-        raise ValueError(f"key must be one of {sorted(HIGHER_IS_BETTER)}, got {key!r}")
-    ra, rb = table[a], table[b]
-    if key not in ra["mean"] or key not in rb["mean"]:
-        raise ValueError(f"rows have no column {key!r}")
-    sign = 1.0 if HIGHER_IS_BETTER[key] else -1.0
-    va, vb = dict(zip(ra["seeds"], ra["values"][key])), dict(zip(rb["seeds"], rb["values"][key]))
-    paired = [s for s in va if s in vb and math.isfinite(va[s]) and math.isfinite(vb[s])]
-    wins_a = sum(sign * (va[s] - vb[s]) > 0 for s in paired)
-    wins_b = sum(sign * (vb[s] - va[s]) > 0 for s in paired)
-    gap = ra["mean"][key] - rb["mean"][key]
-    spread = max(ra["std"][key], rb["std"][key])
-    if len(paired) < 2 or not math.isfinite(spread):
-        verdict = "too few seeds"
-    elif abs(gap) > spread and sign * gap > 0 and wins_a == len(paired):
-        verdict = "a"
-    elif abs(gap) > spread and sign * gap < 0 and wins_b == len(paired):
-        verdict = "b"
-    else:
-        verdict = "within spread"
-    return {"mean_a": ra["mean"][key], "mean_b": rb["mean"][key], "gap": gap, "spread": spread,
-            "paired_seeds": len(paired), "wins_a": int(wins_a), "verdict": verdict}  # fmt: skip
-
-
 def paired_difference(rows, a: str, b: str, key: str = "delta_m_pct", level: float = 0.95) -> dict:
     r"""The seed-paired difference ``a - b`` in column ``key`` with its Student-t interval (chapter 12).
 
@@ -345,6 +298,8 @@ def paired_difference(rows, a: str, b: str, key: str = "delta_m_pct", level: flo
             raise ValueError(f"{name} must be a configuration of rows, got {config!r}; rows hold {sorted(table)}")
     if key not in HIGHER_IS_BETTER:
         raise ValueError(f"key must be one of {sorted(HIGHER_IS_BETTER)}, got {key!r}")
+    if any(key not in table[c]["mean"] for c in (a, b)):
+        raise ValueError(f"rows have no column {key!r}")
     if isinstance(level, bool) or not isinstance(level, Real) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number in (0, 1), got {level!r}")
     va = dict(zip(table[a]["seeds"], table[a]["values"].get(key, [])))
