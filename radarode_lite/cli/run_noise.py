@@ -19,15 +19,20 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    branch, trained alone; anchors by signal processing), ``radarode_mtl`` (three tasks, EGA).
 2. The held-out subject's segments are copied under every noise condition of the grid
    (``noise_conditions.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
-   burst of 1, 2 or 3 s at 0 dB or -9 dB in every segment), the same noise for every
+   burst of 1, 2 or 3 s at 0 dB or -9 dB in one segment in five), the same noise for every
    framework and seed (``--noise-seed``), and each framework rebuilds the 4-s ECG of every
-   segment.
+   segment. The noise goes on the network input, the normalised spectrogram, as the
+   authors' released code adds it; ``radar-snr:DB`` and ``radar-abrupt:DB:SECONDS[:FRACTION]``
+   (``noise_conditions.RADAR_CONDITIONS``) put it on the radar phase instead, the physical
+   view, and compute the spectrograms again.
 3. RMSE, PCC, R-peak error and MDR of the 4-s ECG, and delta_m against the framework's own
    clean baseline (same seed), are stored with ``radarode_lite.studies.results.save_result`` (with the
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
-   so an interrupted grid continues where it stopped.
+   so an interrupted grid continues where it stopped. Under abrupt noise the same columns over
+   the segments with a burst alone are stored too, as ``metrics["burst_segments"]`` (with
+   ``"segments"``, their indices, and delta_m against the clean baseline over all segments).
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
 the chapter's figures; when such a file exists and matches the settings, the network is loaded
@@ -67,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", default=None, metavar="FRAMEWORK",
                         help="frameworks to run: mmecg, radarode, radarode_mtl (default all)")  # fmt: skip
     parser.add_argument("--conditions", nargs="+", default=None, metavar="CONDITION",
-                        help="noise conditions (default the whole grid), e.g. snr:-3 abrupt:-9:3:1; the clean "
-                             "baseline is always included (delta_m needs it)")  # fmt: skip
+                        help="noise conditions (default the whole grid), e.g. snr:-3 abrupt:-9:3 (noise on the "
+                             "network input, as the authors' code) or radar-snr:-3 radar-abrupt:-9:3:1 (on the "
+                             "radar phase); the clean baseline is always included (delta_m needs it)")  # fmt: skip
     parser.add_argument("--data", default="book:default", help="book:small, book:default or a data set folder")
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
@@ -315,6 +321,13 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
     except ValueError:  # a NaN column (no matched peak), or a baseline of 0: undefined, stored as null
         scores["delta_m_pct"] = float("nan")
     scores["failed"] = robustness.is_failure(scores["pcc_pct"])
+    hit = robustness.burst_metrics(recon, test_set)
+    if hit is not None:
+        try:
+            hit["delta_m_pct"] = robustness.delta_m_pct(baselines[(fw, seed)], hit)
+        except ValueError:
+            hit["delta_m_pct"] = float("nan")
+        scores["burst_segments"] = hit
     eval_s = time.perf_counter() - t0
     record = grid.trained[(fw, seed)]
     config = dict(grid.base_config, framework=fw, framework_label=frameworks_.FRAMEWORK_LABELS[fw],
