@@ -260,8 +260,18 @@ def test_models_round_trip_through_a_file(one_thread, tmp_path):
         loaded, config = FW.load_model(path)
         with torch.no_grad():
             a, b = model(x), loaded(x)
-        a, b = (a, b) if fw == "mmecg" else (a["shape"], b["shape"])
+        a, b = (a, b) if fw == "mmecg" else (a["ppi"], b["ppi"])  # the cycle-length head as well
         assert config == {"seed": 2} and torch.equal(a, b)
+        if fw != "mmecg":  # the benchmark protocol's head, rebuilt from the file
+            assert model.cycle_head == loaded.cycle_head == "autocorrelation"
+    # a file of the earlier protocol, written before the head was stored, holds the paper's head
+    old = FW.build_model("radarode_mtl", seed=2, cycle_head="flatten").eval()
+    state = torch.load(FW.save_model(tmp_path / "old.pt", "radarode_mtl", old), weights_only=True)
+    del state["cycle_head"]
+    torch.save(state, tmp_path / "old.pt")
+    loaded, _ = FW.load_model(tmp_path / "old.pt")
+    with torch.no_grad():
+        assert loaded.cycle_head == "flatten" and torch.equal(loaded(x)["ppi"], old(x)["ppi"])
     with pytest.raises(ValueError, match="does not match"):
         FW.save_model(tmp_path / "x.pt", "mmecg", FW.build_model("radarode"))
     damaged = tmp_path / "damaged.pt"
@@ -276,6 +286,73 @@ def test_models_round_trip_through_a_file(one_thread, tmp_path):
     torch.save(state, damaged)
     with pytest.raises(ValueError, match="do not fit its network"):
         FW.load_model(damaged)
+
+
+def test_frameworks_train_with_the_benchmark_protocol(one_thread, tiny):
+    items = FW.in_memory(tiny["train"])
+    records = {}
+    for fw in FW.FRAMEWORKS:
+        model, records[fw] = FW.train_framework(fw, items, epochs=2, seed=0, batch_size=3)
+        assert records[fw]["framework"] == fw and len(next(iter(records[fw]["train_loss"].values()))) == 2
+        assert getattr(model, "cycle_head", "autocorrelation") == "autocorrelation"
+    protocol = {k: FW.PROTOCOL[k] for k in ("schedule", "final_lr_ratio", "stretch", "cycle_head")}
+    assert records["radarode"]["protocol"] == records["radarode_mtl"]["protocol"] == protocol
+    # the stretch leaves the 4-s ECG target as it is: direct regression is not stretched
+    assert records["mmecg"]["protocol"] == {**protocol, "stretch": 0.0, "cycle_head": None}
+    # EGA on the shared parameters' gradients (the authors' main.py), T = 1, paper form, warm-up min(4, epochs // 4)
+    assert records["radarode_mtl"]["method_kwargs"] == {"temperature": 1.0, "variant": "paper", "gradients": "params",
+                                                        "warmup_epoch": 0}  # fmt: skip
+    assert records["radarode"]["tasks"] == ["shape"] and records["radarode"]["method"] == "ew"
+    # the protocol is what trains: without the stretch and the schedule, other losses
+    _, plain = FW.train_framework("radarode", items, epochs=2, seed=0, batch_size=3,
+                                  protocol={"stretch": 0.0, "schedule": "constant"})  # fmt: skip
+    assert plain["train_loss"] != records["radarode"]["train_loss"] and plain["protocol"]["stretch"] == 0.0
+    with pytest.raises(ValueError, match="protocol"):
+        FW.train_framework("radarode", items, epochs=1, protocol={"stretch": 1.0})
+    with pytest.raises(ValueError, match="protocol"):
+        FW.train_framework("radarode", items, epochs=1, protocol={"warmup": 1})
+
+
+def test_direct_regression_follows_its_schedule(one_thread, tiny):
+    items = FW.in_memory(tiny["train"])
+    runs = {s: FW.train_direct(FW.DirectRegression("lite", seed=0), items, epochs=3, batch_size=3, seed=1, schedule=s)
+            for s in ("constant", "cosine")}  # fmt: skip
+    # one step per epoch: the losses before steps 0 and 1 agree (step 0 at the full rate in both), not after step 1
+    # (rate 1 or 0.505)
+    constant, cosine = runs["constant"]["train_loss"], runs["cosine"]["train_loss"]
+    assert constant[:2] == cosine[:2] and constant[2] != cosine[2]
+    with pytest.raises(ValueError, match="schedule"):
+        FW.train_direct(FW.DirectRegression("lite"), items, epochs=1, schedule="linear")
+
+
+def _matched_errors(anchors, r_peaks, tol_s=0.1):
+    """Absolute errors (s) of the true R peaks matched within ``tol_s``, and the number missed."""
+    errors, missed = [], 0
+    for a, r in zip(anchors, r_peaks):
+        d = np.abs(np.asarray(a)[:, None] - r[None, :]).min(axis=0) if len(a) else np.full(r.size, np.inf)
+        errors += d[d < tol_s].tolist()
+        missed += int(np.sum(d >= tol_s))
+    return np.asarray(errors), missed
+
+
+def test_single_cycle_anchors_come_from_where_the_noise_is(tiny):
+    test = tiny["test"]
+    clean = NC.noisy_test_set(test, "clean")
+    found = FW.input_anchors(clean)
+    errors, missed = _matched_errors(found, clean.r_peaks_s)
+    # on clean stored inputs, within a fraction of a 33-ms frame of the true R peaks, none missed, none extra
+    assert missed == 0 and np.median(errors) < 0.01 and np.max(errors) < 0.03
+    assert sum(len(a) for a in found) == sum(r.size for r in clean.r_peaks_s)
+    # input noise leaves the radar clean: the radar anchors would not see it, the input anchors do
+    noisy = NC.noisy_test_set(test, "snr:-3", seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(FW.radar_anchors(noisy), FW.radar_anchors(clean)))
+    noisy_errors, _ = _matched_errors(FW.input_anchors(noisy), noisy.r_peaks_s)
+    assert np.median(noisy_errors) > 1.5 * np.median(errors)
+    # which anchors the single-cycle framework takes, by condition
+    assert [FW.anchor_source(c) for c in ("clean", "snr:0", "abrupt:-9:1", "radar-snr:0")] == ["input"] * 3 + ["radar"]
+    for ts, pick in ((clean, FW.input_anchors), (noisy, FW.input_anchors),
+                     (NC.noisy_test_set(test, "radar-snr:0"), FW.radar_anchors)):  # fmt: skip
+        assert all(np.array_equal(a, b) for a, b in zip(FW.single_cycle_anchors(ts), pick(ts)))
 
 
 def test_reconstructions_have_one_row_per_segment(one_thread, tiny):
@@ -425,7 +502,11 @@ def test_smoke_grid_runs_and_its_files_are_results(tmp_path, monkeypatch, capsys
     for r in records:
         assert set(R.METRIC_COLUMNS) <= set(r["metrics"])
         assert r["command"].startswith("python data_scripts/run_noise.py")
-        assert r["config"]["train_noise"] == "clean" and r["config"]["test_subjects"] == [1]
+        assert r["config"]["train_noise"] == "clean" and len(r["config"]["test_subjects"]) == 1
+        assert r["config"]["epochs"] == 2 and r["config"]["protocol"]["cycle_head"] == "autocorrelation"
+        assert r["config"]["training_protocol"]["stretch"] == (0.0 if r["config"]["framework"] == "mmecg" else 0.3)
+        assert (r["config"]["anchors"] is None) == (r["config"]["framework"] != "radarode")
+        assert r["config"]["anchors"] is None or "network input" in r["config"]["anchors"]
         if r["config"]["condition"]["name"] == "clean" and r["metrics"]["delta_m_pct"] is not None:
             assert r["metrics"]["delta_m_pct"] == 0.0
         if r["config"]["condition"]["family"] == "abrupt":  # a burst in every segment of the smoke set
@@ -445,6 +526,20 @@ def test_smoke_grid_runs_and_its_files_are_results(tmp_path, monkeypatch, capsys
     assert runner.main(["--only", "nope", "--results", str(tmp_path)]) == 2
     assert "--only" in capsys.readouterr().err
     assert runner.main(["--epochs", "0", "--results", str(tmp_path)]) == 2
+
+
+def test_radar_conditions_anchor_the_single_cycle_framework_on_the_radar(tiny, tmp_path, monkeypatch, capsys):
+    runner = _run_noise_module()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    argv = ["--data", str(tiny["test"].root), "--test-subjects", "1", "--epochs", "1", "--only", "radarode",
+            "--seeds", "0", "--conditions", "radar-snr:0", "snr:0", "--out", str(tmp_path), "--no-progress"]
+    assert runner.main(argv) == 0, capsys.readouterr().err
+    stored = {r["config"]["condition"]["name"]: r for r in results.load_results(tmp_path)}
+    assert set(stored) == {"clean", "snr:0", "radar-snr:0"}
+    assert "radar phase" in stored["radar-snr:0"]["config"]["anchors"]
+    assert all("network input" in stored[c]["config"]["anchors"] for c in ("clean", "snr:0"))
+    assert "--test-subjects 1" in stored["snr:0"]["command"] and stored["snr:0"]["config"]["split_seed"] == 0
 
 
 def _run_noise_module():
