@@ -25,18 +25,7 @@ import numpy as np
 from radarode_lite import data, evaluation, metrics, timefreq
 from radarode_lite.conventions import FS, WINDOW_S
 
-__all__ = ["mean_beat", "median_cycle_samples", "fixed_rate_anchors", "signal_processing_anchors",
-           "anchor_cycle_samples", "trivial_baselines"]  # fmt: skip
-
-
-def mean_beat(train_set) -> np.ndarray:
-    """The mean normalised beat (200 samples) of the training segments."""
-    return np.mean(evaluation.dataset_targets(train_set)["shape"], axis=0)
-
-
-def median_cycle_samples(train_set) -> int:
-    """The median cycle-length class (samples at 200 Hz) of the training segments."""
-    return int(np.median(evaluation.dataset_targets(train_set)["ppi"]))
+__all__ = ["fixed_rate_anchors", "signal_processing_anchors", "anchor_cycle_samples", "trivial_baselines"]
 
 
 def fixed_rate_anchors(n_segments, cycle_samples, first_s) -> list[np.ndarray]:
