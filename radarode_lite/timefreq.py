@@ -40,7 +40,8 @@ sparse frequency bins); ssqueezepy is called only through :mod:`radarode_lite._s
 
 Public functions, in the order of the chapter: :func:`sst`, :func:`locate_anchors`,
 :func:`get_preset`, :func:`select_channels`, :func:`spectrogram_frequencies`,
-:func:`spectrogram`, :func:`normalise_per_channel`, :func:`spectrogram_input`.
+:func:`spectrogram`, :func:`normalise_per_channel`, :func:`spectrogram_input`; and
+:func:`locate_input_anchors`, the same localisation read off a network input (chapter 14).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ __all__ = [
     "spectrogram",
     "normalise_per_channel",
     "spectrogram_input",
+    "locate_input_anchors",
 ]
 
 #: Sampling rate (Hz) the spectrogram presets assume (MMECG's radar rate, :data:`conventions.FS`).
@@ -221,6 +223,61 @@ def locate_anchors(x, fs, band=VIBRATION_BAND_HZ, smooth_s=0.03, min_distance_s=
     return (times, envelope, t_s) if return_envelope else times
 
 
+def locate_input_anchors(S, preset=None, band=VIBRATION_BAND_HZ, smooth_s=0.03, min_distance_s=0.3, rel_height=0.3,
+                         rel_prominence=0.3, return_envelope=False):  # fmt: skip
+    r"""Times (s) of the heartbeats' vibration ``v1`` found in a network input, not in the radar (chapter 14).
+
+    :func:`locate_anchors` reads the radar phase; this reads the normalised spectrogram the
+    network reads (:func:`spectrogram_input`, ``(C, F, T)``), so that noise added to that input,
+    as the authors' code adds it (:func:`radarode_lite.noise.add_input_noise`), reaches the
+    signal-processing anchors too:
+
+    1. envelope :math:`e(k) = \frac{1}{C\,|B|} \sum_c \sum_{f \in B} S(c, f, k)`, the mean
+       over channels of the bins :math:`B` of the preset whose centre frequencies
+       (:func:`spectrogram_frequencies`) lie in ``band`` (20-45 Hz: bins 21-25 of the lite
+       preset's 32, 47-58 of the paper preset's 71);
+    2. smoothed by a Gaussian of standard deviation ``smooth_s`` (in frames:
+       ``smooth_s * frame_rate_hz``), zero phase;
+    3. maxima at least ``min_distance_s`` apart, kept against the beat level and refined to a
+       sub-frame position by the parabola through three frames: steps 4-6 of
+       :func:`locate_anchors`, at the frame rate (30 Hz).
+
+    Frame ``k`` lies at ``k / frame_rate_hz`` s from the window's start (the spectrogram is
+    resampled from 200 Hz with its first frame at the first sample).
+
+    Parameters
+    ----------
+    S : (C, F, T) finite array, one window's input (any scale: the beat level is relative).
+    preset : None (the preset of :data:`PRESETS` with ``F`` bins and ``T`` frames), a name or a
+        :class:`SpectrogramPreset` with that shape's ``F`` and ``T``.
+    band : (low, high) Hz, holding at least one of the preset's bin frequencies.
+    smooth_s : s, >= 0; min_distance_s : s, > 0; rel_height, rel_prominence : fractions >= 0
+        of the beat level, as in :func:`locate_anchors`.
+    return_envelope : also return the envelope (T,) and its time axis (T,) s.
+
+    Returns
+    -------
+    (K,) float64 anchor times in s from the window's start, increasing; with
+    ``return_envelope`` a tuple ``(times_s, envelope, t_s)``.
+    """
+    S = _input_window(S)
+    p = _input_preset(preset, S.shape)
+    freqs = spectrogram_frequencies(p)
+    lo, hi = _band(band, p.f_max_hz * 2)
+    rows = (freqs >= lo) & (freqs <= hi)
+    if not rows.any():
+        raise ValueError(f"band {band!r} holds none of the {p.name!r} preset's bin frequencies")
+    smooth_s = _non_negative(smooth_s, "smooth_s")
+    min_distance_s = _positive(min_distance_s, "min_distance_s")
+    rel_height = _non_negative(rel_height, "rel_height")
+    rel_prominence = _non_negative(rel_prominence, "rel_prominence")
+    energy = S[:, rows, :].mean(axis=(0, 1))  # step 1: (T,)
+    rate = p.frame_rate_hz
+    envelope = gaussian_filter1d(energy, smooth_s * rate, mode="nearest") if smooth_s > 0 else energy  # step 2
+    times = _pick_beats(envelope, rate, min_distance_s, rel_height, rel_prominence)  # step 3
+    return (times, envelope, np.arange(envelope.size) / rate) if return_envelope else times
+
+
 def select_channels(x, n_channels):
     """Evenly spaced subset of ``n_channels`` rows of ``x`` (identity if it has exactly that many) (chapter 2).
 
@@ -358,6 +415,35 @@ def _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence):
     denom = y0 - 2 * y1 + y2
     positions[inner] += np.where(denom != 0, 0.5 * (y0 - y2) / np.where(denom != 0, denom, 1), 0.0)
     return positions / fs
+
+
+def _input_window(S):
+    """One network input ``(C, F, T)`` as float64, checked (at least 3 frames)."""
+    if isinstance(S, (str, bytes)) or S is None:
+        raise TypeError(f"S must be a numeric array (C, F, T), got {type(S).__name__}")
+    try:
+        arr = np.asarray(S, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"S must be a numeric array (C, F, T): {exc}") from None
+    if arr.ndim != 3 or min(arr.shape) == 0 or arr.shape[-1] < 3:
+        raise ValueError(f"S must be 3-D (channels, freqs, frames) with at least 3 frames, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("S must be finite (found NaN or inf)")
+    return arr
+
+
+def _input_preset(preset, shape):
+    """The preset of an input of ``shape`` (C, F, T): the one given (checked against F and T) or found."""
+    if preset is None:
+        found = [p for p in PRESETS.values() if (p.n_freqs, p.n_frames) == tuple(shape[1:])]
+        if not found:
+            raise ValueError(f"S has {shape[1]} bins and {shape[2]} frames, the shape of no preset; pass preset")
+        return found[0]
+    p = get_preset(preset)
+    if (p.n_freqs, p.n_frames) != tuple(shape[1:]):
+        raise ValueError(f"S of shape {tuple(shape)} does not have the {p.name!r} preset's {p.n_freqs} bins "
+                         f"and {p.n_frames} frames")  # fmt: skip
+    return p
 
 
 def _signal(x, name):

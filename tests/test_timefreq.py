@@ -284,3 +284,45 @@ def test_bad_arguments_raise():
         tf.normalise_per_channel(np.full((1, 2, 2), np.nan))
     with pytest.raises(ValueError, match="n_channels"):
         tf.select_channels(x, 0)
+
+
+# --- anchors in a network input (chapter 14) --------------------------------------------------
+
+
+def _input_with_beats(preset, beats_s, sigma_s=0.04, floor=0.05, seed=0):
+    """An input (C, F, T) whose vibration-band bins hold Gaussian bumps at ``beats_s``; the other bins
+    hold louder bumps elsewhere, which the localisation must ignore."""
+    p = tf.get_preset(preset)
+    t = np.arange(p.n_frames) / p.frame_rate_hz
+    f = tf.spectrogram_frequencies(p)
+    band = (f >= tf.VIBRATION_BAND_HZ[0]) & (f <= tf.VIBRATION_BAND_HZ[1])
+    bumps = lambda times: sum(np.exp(-0.5 * ((t - b) / sigma_s) ** 2) for b in times)  # noqa: E731
+    S = floor * np.random.default_rng(seed).random(p.shape)
+    S[:, band, :] += bumps(beats_s)
+    S[:, ~band, :] += 3.0 * bumps(np.asarray(beats_s) + 0.35)
+    return S
+
+
+@pytest.mark.parametrize("preset", ["lite", "paper"])
+def test_locate_input_anchors_finds_the_band_bumps_to_a_fraction_of_a_frame(preset):
+    beats = np.array([0.41, 1.23, 2.02, 2.87, 3.61])
+    found, envelope, t_s = tf.locate_input_anchors(_input_with_beats(preset, beats), return_envelope=True)
+    assert found.shape == beats.shape and np.max(np.abs(found - beats)) < 0.25 / 30  # a quarter of a frame
+    assert envelope.shape == t_s.shape == (120,) and t_s[1] == 1 / 30
+    # the preset can be named; a band between the bins finds nothing to read
+    assert np.array_equal(tf.locate_input_anchors(_input_with_beats(preset, beats), preset=preset), found)
+    with pytest.raises(ValueError, match="none of"):
+        tf.locate_input_anchors(_input_with_beats(preset, beats), band=(20.0, 20.1))
+
+
+def test_locate_input_anchors_keeps_beats_apart_and_rejects_bad_inputs():
+    close = tf.locate_input_anchors(_input_with_beats("lite", [1.0, 1.2, 2.5], sigma_s=0.03, floor=0.0))
+    assert close.size == 2 and abs(close[1] - 2.5) < 0.01  # two maxima 0.2 s apart count once
+    with pytest.raises(ValueError, match="no preset"):
+        tf.locate_input_anchors(np.zeros((8, 30, 120)))
+    with pytest.raises(ValueError, match="'paper'"):
+        tf.locate_input_anchors(np.zeros((8, 32, 120)), preset="paper")
+    with pytest.raises(ValueError, match="3-D"):
+        tf.locate_input_anchors(np.zeros((32, 120)))
+    with pytest.raises(ValueError, match="finite"):
+        tf.locate_input_anchors(np.full((8, 32, 120), np.nan))

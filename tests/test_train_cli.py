@@ -116,6 +116,7 @@ def test_an_existing_run_is_not_overwritten_without_the_flag(smoke_run, capsys):
         (["--smoke", "--method", "nonsense"], "unknown MTL method"),
         (["--smoke", "--epochs", "0"], "--epochs"),
         (["--smoke", "--noise", "snr:loud"], "noise"),
+        (["--data", "book:small", "--noise", "snr:-3"], "radarode-run-noise"),
         (["--smoke", "--method-option", "temperature"], "KEY=VALUE"),
     ],
 )
@@ -128,12 +129,22 @@ def test_bad_arguments_fail_early_with_a_clear_message(tmp_path, capsys, extra, 
 
 def test_noise_conditions_parse_to_generator_arguments():
     assert cli.parse_noise("clean") == {"name": "clean"}
-    assert cli.parse_noise("snr:-3") == {"name": "snr:-3", "snr_db": -3.0}
-    assert cli.parse_noise("abrupt:-9:2") == {"name": "abrupt:-9:2", "abrupt": [cli.ABRUPT_FRACTION, -9.0, [2.0, 2.0]]}
-    assert cli.parse_noise("abrupt:0:1:0.5")["abrupt"] == [0.5, 0.0, [1.0, 1.0]]
-    for bad in ("noisy", "snr", "snr:1:2", "abrupt:0", "abrupt:0:9", "abrupt:0:1:2", "snr:nan"):
+    assert cli.parse_noise("radar-snr:-3") == {"name": "radar-snr:-3", "snr_db": -3.0}
+    assert cli.parse_noise("radar-abrupt:-9:2") == {"name": "radar-abrupt:-9:2",
+                                                    "abrupt": [cli.ABRUPT_FRACTION, -9.0, [2.0, 2.0]]}  # fmt: skip
+    assert cli.parse_noise("radar-abrupt:0:1:0.5")["abrupt"] == [0.5, 0.0, [1.0, 1.0]]
+    for bad in ("noisy", "snr", "snr:1:2", "abrupt:0", "abrupt:0:9", "abrupt:0:1:2", "snr:nan", "radar-clean",
+                "radar-snr:1:2", "radar-abrupt:0:9"):  # fmt: skip
         with pytest.raises(ValueError, match="noise"):
             cli.parse_noise(bad)
+
+
+@pytest.mark.parametrize("name", ["snr:-3", "abrupt:-9:2", "abrupt:0:1:0.5"])
+def test_input_noise_names_point_to_the_noise_study_in_one_line(name):
+    with pytest.raises(ValueError, match="radarode-run-noise") as caught:
+        cli.parse_noise(name)
+    message = str(caught.value)
+    assert "\n" not in message and f"radar-{name}" in message and message.startswith("noise:")
 
 
 def test_method_options_are_read_as_json_when_they_parse():

@@ -20,9 +20,12 @@ Grids:
 - ``baselines``: the trivial baselines on the table2 grid's held-out subjects (the mean training
   beat, the median cycle length, a fixed rate, the signal-processing anchors;
   ``radarode_lite.studies.baselines``), one file ``<out>/baselines/baselines_seed0.json``.
-- ``noise``: the robustness study of chapter 14 (``radarode-run-noise`` holds it; this
-  tool forwards ``--out`` (as ``--out <out>/noise``), ``--seeds``, ``--epochs``, ``--data``, ``--preset``,
-  ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it).
+- ``noise``: the robustness study of chapter 14 on the same benchmark protocol
+  (``radarode-run-noise`` holds it; this tool forwards ``--out`` (as ``--out <out>/noise``;
+  without ``--out``, its default ``<results root>/benchmark/noise``, the folder chapter 14
+  reads), ``--seeds``, ``--epochs``, ``--data``, ``--test-subjects``, ``--preset``, ``--only``
+  (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it; so
+  ``--grid noise --out book/data/results/benchmark`` writes ``book/data/results/benchmark/noise``).
 - ``digits``: the second multi-task problem of chapter 15 (``radarode-run-digits``; this
   tool forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
   ``--list`` and ``--smoke``).
@@ -145,9 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default="table2", choices=["table2", "baselines", "noise", "digits"],
                         help="which grid to run")  # fmt: skip
-    parser.add_argument("--out", dest="results", default=str(DEFAULT_RESULTS),
+    parser.add_argument("--out", dest="results", default=None,
                         help="results folder, one sub-folder per grid (" + _common.RESULTS_RULE.format(sub="")
-                             + ")")  # fmt: skip
+                             + "; the noise grid: benchmark/noise there)")  # fmt: skip
     parser.add_argument("--results", dest="results", help=argparse.SUPPRESS)  # the old name of --out
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds of every configuration (table2: 0 1 2 3 4; noise, digits: their own)")  # fmt: skip
@@ -156,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None,
                         help=f"data set of radarode-train's --data (table2: {DEFAULT_DATA}; noise: its own)")
     parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
-                        help="held-out subjects of every table2 run (radarode-train's --test-subjects)")  # fmt: skip
+                        help="held-out subjects of every table2 run (radarode-train's --test-subjects) and of "
+                             "the noise grid")  # fmt: skip
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram/network preset")
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="run only the runs whose name starts with one of these prefixes")  # fmt: skip
@@ -190,6 +194,7 @@ def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.grid == "digits":
+        args.results = str(DEFAULT_RESULTS) if args.results is None else args.results
         if args.workers != 1 or args.device != "cpu" or args.train_arg or args.only:
             print("error: --workers, --device, --train-arg and --only apply to the table2 grid only", file=sys.stderr)
             return 2
@@ -203,7 +208,8 @@ def _main(argv=None) -> int:
         if args.workers != 1 or args.device != "cpu" or args.train_arg:
             print("error: --workers, --device and --train-arg apply to the table2 grid only", file=sys.stderr)
             return 2
-        forwarded = ["--out", str(Path(args.results) / "noise"), "--preset", args.preset]
+        forwarded = ["--preset", args.preset, "--test-subjects", str(args.test_subjects)]
+        forwarded += ["--out", str(Path(args.results) / "noise")] if args.results is not None else []
         forwarded += ["--seeds", *map(str, args.seeds)] if args.seeds is not None else []
         forwarded += ["--epochs", str(args.epochs)] if args.epochs is not None else []
         forwarded += ["--data", args.data] if args.data is not None else []
@@ -212,6 +218,7 @@ def _main(argv=None) -> int:
             forwarded += ["--only", *args.only]
         return _children.run_child(_common.child_command("run_noise", *forwarded), capture=False,
                                    cwd=_common.child_cwd()).returncode  # fmt: skip
+    args.results = str(DEFAULT_RESULTS) if args.results is None else args.results
     args.seeds = list(DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     args.data = DEFAULT_DATA if args.data is None else args.data

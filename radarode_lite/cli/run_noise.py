@@ -6,28 +6,43 @@
     radarode-run-noise --list                   # what is stored and what is left
     radarode-run-noise --smoke --out /tmp/r/noise # tiny check, seconds
 
-In a clone of the book, ``python data_scripts/run_noise.py`` is the same command. The results
-go to ``--out``; by default the checkout's ``book/data/results/noise`` when run from a clone of
-the book (the book reads them there), else ``./results/noise`` in the current folder.
+In a clone of the book, ``python data_scripts/run_noise.py`` is the same command, and
+``radarode-run-experiments --grid noise --out book/data/results/benchmark`` runs it into
+``book/data/results/benchmark/noise``. The results go to ``--out``; by default the checkout's
+``book/data/results/benchmark/noise`` when run from a clone of the book (chapter 14 reads them
+there), else ``./results/benchmark/noise`` in the current folder.
 
 Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``frameworks``, ``robustness``):
 
 1. Each framework is trained once per seed on the **clean** training subjects of the data set
-   (``book:default``: 6 subjects x 4 statuses x 30 s; subject 1 held out), ``--epochs``
-   epochs of Adam (lr 1e-3, batch 32), one CPU thread:
-   ``mmecg`` (direct regression of the 4-s ECG), ``radarode`` (the shape decoder with its ODE
-   branch, trained alone; anchors by signal processing), ``radarode_mtl`` (three tasks, EGA).
-2. The held-out subject's segments are copied under every noise condition of the grid
+   with the benchmark protocol of chapter 12 (``frameworks.PROTOCOL``): ``book:benchmark``
+   (12 subjects x 4 statuses x 20 s), ``--test-subjects`` (4) subjects held out as
+   ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the table2 grid's split),
+   ``--epochs`` (16) epochs of Adam (lr 1e-3, batch 32) with a cosine schedule, time-stretch of
+   +-30 % and the autocorrelation head of the cycle-length decoder, one CPU thread:
+   ``mmecg`` (direct regression of the 4-s ECG; not stretched: the stretch leaves its ECG
+   target as it is), ``radarode`` (the shape decoder with its ODE branch, trained alone;
+   anchors by signal processing), ``radarode_mtl`` (three tasks, EGA with T = 1 on the shared
+   parameters' gradients, warm-up epoch ``min(4, epochs // 4)``).
+2. The held-out subjects' segments are copied under every noise condition of the grid
    (``noise_conditions.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
-   burst of 1, 2 or 3 s at 0 dB or -9 dB in every segment), the same noise for every
+   burst of 1, 2 or 3 s at 0 dB or -9 dB in one segment in five), the same noise for every
    framework and seed (``--noise-seed``), and each framework rebuilds the 4-s ECG of every
-   segment.
+   segment. The noise goes on the network input, the normalised spectrogram, as the
+   authors' released code adds it; ``radar-snr:DB`` and ``radar-abrupt:DB:SECONDS[:FRACTION]``
+   (``noise_conditions.RADAR_CONDITIONS``) put it on the radar phase instead, the physical
+   view, and compute the spectrograms again. The anchors of ``radarode`` come from the noisy
+   network input under input noise and clean (the radar stays clean there), from the noisy
+   radar phase under the ``radar-`` conditions (``frameworks.single_cycle_anchors``; the clean
+   baseline of its delta_m then uses radar anchors too).
 3. RMSE, PCC, R-peak error and MDR of the 4-s ECG, and delta_m against the framework's own
    clean baseline (same seed), are stored with ``radarode_lite.studies.results.save_result`` (with the
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
-   so an interrupted grid continues where it stopped.
+   so an interrupted grid continues where it stopped. Under abrupt noise the same columns over
+   the segments with a burst alone are stored too, as ``metrics["burst_segments"]`` (with
+   ``"segments"``, their indices, and delta_m against the clean baseline over all segments).
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
 the chapter's figures; when such a file exists and matches the settings, the network is loaded
@@ -48,12 +63,17 @@ from types import SimpleNamespace
 
 from radarode_lite.cli import _common
 
-#: Default parent folder of the stored results (the book reads ``book/data/results/noise`` of a checkout).
-DEFAULT_RESULTS = _common.results_root()
-#: Default seeds, epochs and held-out subject of the grid.
+#: Default parent folder of the stored results (chapter 14 reads ``book/data/results/benchmark/noise`` of a checkout).
+DEFAULT_RESULTS = _common.results_root() / "benchmark"
+#: Defaults of the benchmark protocol (chapter 12): data set, held-out subjects (split seed
+#: :data:`SPLIT_SEED`), epochs; and the seeds of the grid.
+DEFAULT_DATA = "book:benchmark"
+DEFAULT_TEST_SUBJECTS = 4
+DEFAULT_EPOCHS = 16
 DEFAULT_SEEDS = (0, 1, 2)
-DEFAULT_EPOCHS = 12
-TEST_SUBJECT = 1
+SPLIT_SEED = 0
+#: Epochs of a ``--smoke`` run (two, so that the cosine schedule and EGA's loss buffers take a step).
+SMOKE_EPOCHS = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,15 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", default=None, help=argparse.SUPPRESS)  # the old form: <results>/noise
     parser.add_argument("--out", default=None,
                         help="folder of the results files ("
-                             + _common.RESULTS_RULE.format(sub="noise") + "; with --smoke a new temporary folder)")
+                             + _common.RESULTS_RULE.format(sub="benchmark/noise")
+                             + "; with --smoke a new temporary folder)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs of every framework")
     parser.add_argument("--only", nargs="+", default=None, metavar="FRAMEWORK",
                         help="frameworks to run: mmecg, radarode, radarode_mtl (default all)")  # fmt: skip
     parser.add_argument("--conditions", nargs="+", default=None, metavar="CONDITION",
-                        help="noise conditions (default the whole grid), e.g. snr:-3 abrupt:-9:3:1; the clean "
-                             "baseline is always included (delta_m needs it)")  # fmt: skip
-    parser.add_argument("--data", default="book:default", help="book:small, book:default or a data set folder")
+                        help="noise conditions (default the whole grid), e.g. snr:-3 abrupt:-9:3 (noise on the "
+                             "network input, as the authors' code) or radar-snr:-3 radar-abrupt:-9:3:1 (on the "
+                             "radar phase); the clean baseline is always included (delta_m needs it)")  # fmt: skip
+    parser.add_argument("--data", default=DEFAULT_DATA,
+                        help="book:small, book:default, book:benchmark or a data set folder")  # fmt: skip
+    parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
+                        help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
     parser.add_argument("--noise-seed", type=int, default=0, help="seed of the test noise (the same for all runs)")
@@ -80,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="list the runs (done or to do) and stop")
     parser.add_argument("--smoke", action="store_true",
-                        help="tiny check: 2 subjects x 6 s of synthetic data, 1 epoch, conditions clean and "
-                             "abrupt:-9:1:1, seed 0")  # fmt: skip
+                        help="tiny check: 2 subjects x 6 s of synthetic data (1 held out), 2 epochs, conditions "
+                             "clean and abrupt:-9:1:1, seed 0")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars while training")
     parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
@@ -131,7 +156,7 @@ def run(args, argv) -> dict:
     commit = results.git_commit()  # the code loaded now is the code that runs, whatever is committed meanwhile
     fingerprint = _package_fingerprint()
     seeds, frameworks, conditions = check_arguments(args)
-    epochs = 1 if args.smoke else args.epochs
+    epochs = SMOKE_EPOCHS if args.smoke else args.epochs
     folder = results_folder(args)
 
     def path_of(fw, seed, cond):
@@ -162,8 +187,8 @@ def check_arguments(args) -> tuple[list, list, list]:
     """Refuse bad arguments; return the seeds, the frameworks and the noise conditions (clean first)."""
     from radarode_lite.studies import frameworks as frameworks_, noise_conditions
 
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.epochs < 1 or args.test_subjects < 1:
+        raise ValueError(f"--epochs and --test-subjects must be >= 1, got {args.epochs}, {args.test_subjects}")
     for name in ("data_seed", "noise_seed"):
         if getattr(args, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
@@ -186,7 +211,8 @@ def check_arguments(args) -> tuple[list, list, list]:
 
 
 def results_folder(args) -> Path:
-    """The folder of the results files: ``--out``, else ``<--results>/noise``, else the default."""
+    """The folder of the results files: ``--out``, else ``<--results>/noise``, else the default
+    ``<results root>/benchmark/noise``."""
     if args.out is not None:
         folder = Path(args.out)
     elif args.results is not None:
@@ -214,7 +240,8 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
         data_name = "smoke"
     else:
         root, data_name = _resolve_data(args.data, args.preset, args.data_seed)
-    split = data.subject_split(root, test_subjects=[TEST_SUBJECT], seed=0, preset=args.preset)
+    test_subjects = 1 if args.smoke else args.test_subjects  # the smoke data set has two subjects
+    split = data.subject_split(root, test_subjects=test_subjects, seed=SPLIT_SEED, preset=args.preset)
     torch.set_num_threads(args.threads)  # after generating data (its parallel SST may reset it)
     base_config = {
         "data": data_name,
@@ -225,7 +252,9 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
         "batch_size": 32,
         "optimizer": "adam",
         "lr": 1e-3,
+        "protocol": _protocol_record(epochs),
         "train_noise": "clean",
+        "split_seed": SPLIT_SEED,
         "train_subjects": split["train"].subjects,
         "test_subjects": split["test"].subjects,
         "n_train_segments": len(split["train"]),
@@ -250,7 +279,7 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
     for fw, seed in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
         checkpoint = folder / "models" / f"{fw}_seed{seed}.pt"
         wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
-                                              "train_subjects")}  # fmt: skip
+                                              "protocol", "train_subjects")}  # fmt: skip
         model = record = None
         if checkpoint.is_file() and not args.overwrite:
             try:
@@ -280,30 +309,51 @@ def _evaluate_conditions(grid, conditions, todo) -> int:
     baselines, written = {}, 0
     for cond in conditions:  # the clean baseline first
         jobs = [(fw, seed) for fw, seed, c in todo if c["name"] == cond["name"]]
-        if cond["family"] == "clean":  # stored baselines are read, missing ones evaluated
+        if cond["family"] == "clean":  # stored baselines are read (a NaN is stored as null), missing ones evaluated
             for key in grid.models:
                 if key not in jobs:
-                    baselines[key] = results.load_result(grid.path_of(*key, cond))["metrics"]
+                    stored = results.load_result(grid.path_of(*key, cond))["metrics"]
+                    baselines[key] = {k: float("nan") if v is None else v for k, v in stored.items()}
         if not jobs:
             continue
         t0 = time.perf_counter()
         test_set = noise_conditions.noisy_test_set(grid.split["test"], cond, seed=grid.args.noise_seed)
         timing = {"set_s": time.perf_counter() - t0, "anchors_s": 0.0}
         anchors = None
-        if any(fw == "radarode" for fw, _ in jobs):
+        if any(fw == "radarode" for fw, _ in jobs):  # from the noisy input, or the radar under radar- noise
             t0 = time.perf_counter()
-            anchors = frameworks_.radar_anchors(test_set)
+            anchors = frameworks_.single_cycle_anchors(test_set)
             timing["anchors_s"] = time.perf_counter() - t0
+            if frameworks_.anchor_source(cond) == "radar":
+                _radar_anchor_baselines(grid, [seed for fw, seed in jobs if fw == "radarode"], baselines)
         for fw, seed in jobs:
             _evaluate_one(grid, fw, seed, cond, test_set, anchors if fw == "radarode" else None, baselines, timing)
             written += 1
     return written
 
 
+def _radar_anchor_baselines(grid, seeds, baselines) -> None:
+    """The clean scores of the ``radarode`` networks of ``seeds`` with anchors from the clean radar
+    phase, the baseline of their delta_m under the ``radar-`` conditions (the stored clean files
+    place them from the clean input); keyed ``("radarode", seed, "radar")`` in ``baselines``."""
+    from radarode_lite.studies import frameworks as frameworks_, noise_conditions, robustness
+
+    missing = [seed for seed in seeds if ("radarode", seed, "radar") not in baselines]
+    if not missing:
+        return
+    clean = noise_conditions.noisy_test_set(grid.split["test"], "clean", seed=grid.args.noise_seed)
+    anchors = frameworks_.radar_anchors(clean)
+    for seed in missing:
+        recon = frameworks_.reconstruct_single_cycle(grid.models[("radarode", seed)], clean, anchors=anchors)
+        baselines[("radarode", seed, "radar")] = robustness.ecg_metrics(recon, clean.reference, clean.r_peaks_s)
+
+
 def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) -> None:
     """Rebuild the ECG of ``test_set`` with one network, score it and store its results file."""
     from radarode_lite.studies import frameworks as frameworks_, results, robustness
 
+    source = frameworks_.anchor_source(cond) if fw == "radarode" else None
+    base_key = (fw, seed, "radar") if source == "radar" else (fw, seed)
     t0 = time.perf_counter()
     recon = frameworks_.reconstruct_ecg(fw, grid.models[(fw, seed)], test_set, anchors=anchors)
     scores = robustness.ecg_metrics(recon, test_set.reference, test_set.r_peaks_s, per_segment=True)
@@ -311,15 +361,23 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
     if cond["family"] == "clean":
         baselines[(fw, seed)] = scores
     try:
-        scores["delta_m_pct"] = robustness.delta_m_pct(baselines[(fw, seed)], scores)
+        scores["delta_m_pct"] = robustness.delta_m_pct(baselines[base_key], scores)
     except ValueError:  # a NaN column (no matched peak), or a baseline of 0: undefined, stored as null
         scores["delta_m_pct"] = float("nan")
     scores["failed"] = robustness.is_failure(scores["pcc_pct"])
+    hit = robustness.burst_metrics(recon, test_set)
+    if hit is not None:
+        try:
+            hit["delta_m_pct"] = robustness.delta_m_pct(baselines[base_key], hit)
+        except ValueError:
+            hit["delta_m_pct"] = float("nan")
+        scores["burst_segments"] = hit
     eval_s = time.perf_counter() - t0
     record = grid.trained[(fw, seed)]
     config = dict(grid.base_config, framework=fw, framework_label=frameworks_.FRAMEWORK_LABELS[fw],
                   condition=cond, method=record["method"], method_kwargs=record["method_kwargs"],
-                  tasks=record["tasks"], evaluation="per 4-s segment, each from its own input")  # fmt: skip
+                  tasks=record["tasks"], training_protocol=record.get("protocol"), anchors=_ANCHORS.get(source),
+                  evaluation="per 4-s segment, each from its own input")  # fmt: skip
     command = _command(grid.args, fw, seed, cond["name"], grid.epochs)
     set_s, anchors_s = timing["set_s"], timing["anchors_s"]
     wall = record["train_s"] + set_s + (anchors_s if fw == "radarode" else 0.0) + eval_s
@@ -333,6 +391,15 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
           f"delta_m {scores['delta_m_pct']:.1f} %", flush=True)  # fmt: skip
 
 
+#: What the ``anchors`` entry of a ``radarode`` results file says (None for the other frameworks).
+_ANCHORS = {
+    "input": "signal processing on the (noisy) network input: timefreq.locate_input_anchors; delta_m against "
+             "the clean file, anchored the same way",
+    "radar": "signal processing on the (noisy) radar phase: timefreq.locate_anchors; delta_m against the clean "
+             "test set anchored on the clean radar phase",
+}  # fmt: skip
+
+
 def _resolve_data(spec, preset, data_seed):
     """The data set folder named by ``--data`` (a book data set is generated on first use) and its name."""
     from radarode_lite import data
@@ -344,8 +411,17 @@ def _resolve_data(spec, preset, data_seed):
         return data.book_dataset(size, preset=preset, seed=data_seed), spec
     root = Path(spec).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:small / book:default")
+        raise FileNotFoundError(f"--data {spec!r} is neither a folder nor book:SIZE ({', '.join(data.SIZES)})")
     return root, str(root)
+
+
+def _protocol_record(epochs: int) -> dict:
+    """The training protocol every framework of the grid shares (``frameworks.PROTOCOL``; ``mmecg``
+    without time-stretch), as the results files and the stored networks record it."""
+    from radarode_lite.studies import frameworks as frameworks_
+
+    return {**frameworks_.PROTOCOL, "ega": {**frameworks_.PROTOCOL["ega"], "warmup_epoch": min(4, epochs // 4)},
+            "stretch_mmecg": 0.0, "name": "benchmark"}  # fmt: skip
 
 
 def _package_fingerprint() -> str:
@@ -366,8 +442,10 @@ def _command(args, framework, seed, condition, epochs) -> str:
         parts = ["--smoke"]
     else:
         parts = ["--only", framework, "--seeds", str(seed), "--conditions", condition, "--epochs", str(epochs)]
-        if args.data != "book:default":
+        if args.data != DEFAULT_DATA:
             parts += ["--data", args.data]
+        if args.test_subjects != DEFAULT_TEST_SUBJECTS:
+            parts += ["--test-subjects", str(args.test_subjects)]
         if args.preset != "lite":
             parts += ["--preset", args.preset]
         if args.data_seed:

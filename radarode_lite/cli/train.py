@@ -4,7 +4,7 @@
         --epochs 30 --device cpu --out results/runs/ega_seed0
     radarode-train --method ew --data path/to/segments --out results/runs/ew
     radarode-train --tasks shape --data book:small --out results/runs/shape_only
-    radarode-train --data book:default --noise snr:-3 --out results/runs/snr-3
+    radarode-train --data book:default --noise radar-snr:-3 --out results/runs/radar-snr-3
     radarode-train --smoke --out /tmp/smoke          # tiny check, a few seconds
     radarode-train --paper-optimizer --warmup-epochs 1 --data book:default --out runs/paper_opt
     torchrun --nproc_per_node 2 -m radarode_lite.cli.train --data book:default --out runs/two_procs
@@ -20,16 +20,18 @@ subject (``radarode_lite.data.subject_split``); the network is trained on the tr
 subjects with ``radarode_lite.train.train`` and any method of ``radarode_lite.mtl`` (one task:
 ``train_single_task``) and evaluated on the held-out subjects with ``radarode_lite.train.evaluate``.
 
-``--noise`` (book data sets only) names a noise condition of the robustness study, applied to
-the radar channels of every recording (training and test subjects alike):
+``--noise`` (book data sets only) names a radar-phase condition of the robustness study,
+applied to the radar channels of every recording (training and test subjects alike):
 
 - ``clean``                   no noise (default);
-- ``snr:DB``                  constant white noise at DB dB relative to each channel's cardiac
-                              part (Table III of the paper: 6, 3, 0, -1, -2, -3 dB);
-- ``abrupt:DB:SECONDS[:FRACTION]``  one burst of SECONDS s at DB dB in FRACTION (default 0.2)
-                              of the segments (Table V: 0 dB mild, -9 dB extensive; 1-3 s).
+- ``radar-snr:DB``            constant white noise at DB dB relative to each channel's cardiac
+                              part (the SNRs of Table III: 6, 3, 0, -1, -2, -3 dB);
+- ``radar-abrupt:DB:SECONDS[:FRACTION]``  one burst of SECONDS s at DB dB in FRACTION (default
+                              0.2) of the segments (Table V: 0 dB mild, -9 dB extensive; 1-3 s).
 
 The noisy copy is generated once into the cache folder, next to the clean one, and reused.
+The study's main conditions, ``snr:DB`` and ``abrupt:...``, put noise on the network input of
+held-out segments as the authors' code does: ``radarode-run-noise`` runs them, not ``--noise``.
 
 Written into ``--out`` (atomically, each file appears complete or not at all):
 
@@ -118,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cycle-head", default="flatten", choices=list(CYCLE_HEADS),
                         help="head of the cycle-length decoder: the paper's, or with autocorrelation features")
     parser.add_argument("--noise", default="clean",
-                        help="noise condition (book data sets only): clean, snr:DB "
-                             "or abrupt:DB:SECONDS[:FRACTION]")  # fmt: skip
+                        help="noise on the radar phase of the whole data set (book data sets only): clean, "
+                             "radar-snr:DB or radar-abrupt:DB:SECONDS[:FRACTION]")  # fmt: skip
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set (>= 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order (>= 0)")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
@@ -499,10 +501,11 @@ def parse_method_options(options) -> dict:
 
 
 def parse_noise(name) -> dict:
-    """A noise condition by name (see the module docstring) as a dict for ``generate_dataset``.
+    """A radar-phase noise condition by name (see the module docstring) as a dict for ``generate_dataset``.
 
-    ``clean`` -> ``{"name": "clean"}``; ``snr:-3`` -> ``{"name": "snr:-3", "snr_db": -3.0}``;
-    ``abrupt:-9:2`` -> ``{"name": ..., "abrupt": [0.2, -9.0, [2.0, 2.0]]}``.
+    ``clean`` -> ``{"name": "clean"}``; ``radar-snr:-3`` -> ``{"name": "radar-snr:-3", "snr_db": -3.0}``;
+    ``radar-abrupt:-9:2`` -> ``{"name": ..., "abrupt": [0.2, -9.0, [2.0, 2.0]]}``. The input-noise
+    names (``snr:DB``, ``abrupt:...``) raise ``ValueError`` pointing to ``radarode-run-noise``.
     """
     from radarode_lite.studies import noise_conditions  # the one parser of the condition names (chapter 14)
 
@@ -514,6 +517,9 @@ def parse_noise(name) -> dict:
         raise ValueError(f"noise: {exc}") from None
     if condition["family"] == "clean":
         return {"name": "clean"}
+    if condition["model"] == "input":
+        raise ValueError(f"noise: {name!r} is noise on the network input of held-out segments, for radarode-run-noise "
+                         f"--conditions; --noise puts noise on the radar phase: radar-{name.strip()}")  # fmt: skip
     if condition["family"] == "constant":
         return {"name": name, "snr_db": condition["snr_db"]}
     seconds = condition["duration_s"]

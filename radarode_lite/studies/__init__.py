@@ -13,7 +13,9 @@ numbers of one results chapter:
 - :mod:`radarode_lite.studies.noise_conditions`  noise conditions, noisy test sets and their
   bursts (chapter 14)
 - :mod:`radarode_lite.studies.frameworks`        the three radar-to-ECG frameworks: models,
-  training, prediction, 4-s reconstruction (chapter 14)
+  training with the benchmark protocol, anchors, 4-s reconstruction (chapter 14)
+- :mod:`radarode_lite.studies.direct_regression` the MMECG-style framework: a decoder of the
+  whole 4-s ECG on the shared backbone (chapter 14)
 - :mod:`radarode_lite.studies.robustness`        scores of the reconstructions, aggregation
   over seeds, the paper's Tables III and V (chapter 14)
 - :mod:`radarode_lite.studies.digits`            the damaged-digits multi-task problem

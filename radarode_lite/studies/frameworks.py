@@ -7,17 +7,21 @@ module builds them on the book's network (:mod:`radarode_lite.models`):
 
 - ``"mmecg"``, **direct regression** in the manner of MMECG (Chen et al., IEEE TMC 2022): the
   shared backbone plus a decoder that regresses all 800 samples of the 4-s ECG window
-  (:class:`DirectRegression`, trained by :func:`train_direct`);
+  (:mod:`radarode_lite.studies.direct_regression`, whose names this module re-exports);
 - ``"radarode"``, **single cycle** in the manner of radarODE (Zhang et al., 2024): the shape
-  decoder with its ODE branch trained alone (one task); its beat is placed at the anchors found
-  by signal processing on the radar segment (:func:`radarode_lite.timefreq.locate_anchors`)
-  and stretched to the median interval between those anchors (:func:`reconstruct_single_cycle`);
+  decoder with its ODE branch trained alone (one task); its beat is placed at anchors found by
+  signal processing and stretched to the median interval between them
+  (:func:`reconstruct_single_cycle`). The anchors come from what the noise reaches
+  (:func:`single_cycle_anchors`): the noisy network input under input noise and when clean
+  (:func:`input_anchors`), the noisy radar phase under the ``radar-`` conditions
+  (:func:`radar_anchors`);
 - ``"radarode_mtl"``, **radarODE-MTL**: the three decoders trained together with EGA; the beat
   is stretched to the predicted cycle length and placed at the anchors of the predicted heat
   map, as chapter 13 does (:func:`reconstruct_mtl`).
 
-Every framework is trained on clean data (:func:`train_framework`) and tested on the noisy
-copies of :func:`radarode_lite.studies.noise_conditions.noisy_test_set`; the scores are in
+Every framework is trained on clean data with the benchmark protocol of chapter 12
+(:func:`train_framework`, :data:`PROTOCOL`) and tested on the noisy copies of
+:func:`radarode_lite.studies.noise_conditions.noisy_test_set`; the scores are in
 :mod:`radarode_lite.studies.robustness`.
 """
 
@@ -29,29 +33,30 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from radarode_lite import _checks, _files, metrics, reconstruct, timefreq
-from radarode_lite.conventions import FS, WINDOW_S
-from radarode_lite.models import Backbone, RadarODEMTL, get_model_preset
-from radarode_lite.studies.noise_conditions import _anchor_list, _check_test_set, ecg_reference
+from radarode_lite.data.augment import TimeStretch
+from radarode_lite.models import RadarODEMTL
+from radarode_lite.studies.direct_regression import (DirectRegression, _items, _sst_tensor, predict_direct,
+                                                     train_direct)  # fmt: skip
+from radarode_lite.studies.noise_conditions import _anchor_list, _check_test_set
 
 __all__ = [
     "FRAMEWORKS",
     "FRAMEWORK_LABELS",
+    "PROTOCOL",
     "CYCLE_RANGE_S",
     "FALLBACK_CYCLE_S",
-    "WindowDecoder",
-    "DirectRegression",
-    "train_direct",
-    "predict_direct",
     "in_memory",
     "train_framework",
     "build_model",
     "save_model",
     "load_model",
     "radar_anchors",
+    "input_anchors",
+    "anchor_source",
+    "single_cycle_anchors",
     "predict_outputs",
     "reconstruct_direct",
     "reconstruct_single_cycle",
@@ -64,198 +69,18 @@ FRAMEWORKS = ("mmecg", "radarode", "radarode_mtl")
 #: Names of the frameworks in the paper's tables.
 FRAMEWORK_LABELS = {"mmecg": "MMECG", "radarode": "radarODE", "radarode_mtl": "radarODE-MTL"}
 
+#: The benchmark protocol of chapter 12 (``radarode_lite.cli.run_experiments``) as the frameworks
+#: are trained with it (:func:`train_framework`): Adam with a cosine schedule down to 1 % of the
+#: rate, time-stretch augmentation of +-30 % (not for ``mmecg``: see :func:`train_framework`),
+#: the autocorrelation head of the cycle-length decoder, EGA (T = 1, the paper's form) on the
+#: shared parameters' gradients with its warm-up epoch ``min(4, epochs // 4)``.
+PROTOCOL = {"schedule": "cosine", "final_lr_ratio": 0.01, "stretch": 0.3, "cycle_head": "autocorrelation",
+            "ega": {"temperature": 1.0, "variant": "paper", "gradients": "params"}}  # fmt: skip
+
 #: Cycle lengths (s) used for stitching are clipped to this range (200 to 46 bpm).
 CYCLE_RANGE_S = (0.3, 1.3)
 #: Cycle length (s) of the single-cycle framework when a segment has fewer than two anchors.
 FALLBACK_CYCLE_S = 0.8
-
-
-# ---------------------------------------------------------------------------------------
-# (a) Direct regression
-# ---------------------------------------------------------------------------------------
-
-
-class WindowDecoder(nn.Module):
-    """Decoder of the 800-sample ECG window from the shared features ``(B, D, T')`` (chapter 14).
-
-    A convolution over the ``T'`` frames, four transposed convolutions (x2 each: ``T' -> 16 T'``),
-    linear resampling to ``n_samples`` (the frames and the samples cover the same 4 s) and a
-    final convolution to one channel: the layout of the anchor decoder
-    (:class:`radarode_lite.models.AnchorDecoder`), here regressing the ECG itself.
-
-    Parameters
-    ----------
-    feature_dim : D, int >= 1.
-    width : channels of the convolutions, int >= 1.
-    n_samples : output samples (800 = 4 s at 200 Hz), int >= 2.
-    """
-
-    def __init__(self, feature_dim: int, width: int = 16, n_samples: int = 800):
-        super().__init__()
-        _checks.positive_int(feature_dim, "feature_dim")
-        _checks.positive_int(width, "width")
-        if _checks.positive_int(n_samples, "n_samples") < 2:
-            raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}")
-        self.n_samples = int(n_samples)
-        layers = [nn.Conv1d(feature_dim, width, 3, padding=1), nn.BatchNorm1d(width), nn.ReLU()]
-        for _ in range(4):
-            layers += [nn.ConvTranspose1d(width, width, kernel_size=4, stride=2, padding=1), nn.BatchNorm1d(width),
-                       nn.ReLU()]  # fmt: skip
-        self.head = nn.Sequential(*layers)
-        self.out = nn.Conv1d(width, 1, kernel_size=7, padding=3)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        up = F.interpolate(self.head(features), size=self.n_samples, mode="linear", align_corners=False)
-        return self.out(up).squeeze(1)
-
-
-class DirectRegression(nn.Module):
-    """MMECG-style direct regression: the shared backbone and a decoder of the whole 4-s ECG (chapter 14).
-
-    ``x (B, C, F, T)`` -> :class:`radarode_lite.models.Backbone` -> features ``(B, D, T')`` ->
-    :class:`WindowDecoder` -> ``(B, 800)``, the ECG window on the scale of :func:`ecg_reference`.
-    No single cycle, no anchors: every output sample is regressed directly from the radar
-    spectrogram, noise included.
-
-    Parameters
-    ----------
-    preset : ``"lite"``, ``"paper"`` or a :class:`radarode_lite.models.ModelPreset` (input
-        shape and backbone size).
-    width : channels of the decoder; default twice the preset's anchor-decoder width (32 for
-        ``"lite"``): a whole waveform carries more detail than a heat map, and with the
-        anchor decoder's 16 channels the lite network fits the training ECG markedly worse.
-    seed : int or None; if given, the initial weights come from ``torch.manual_seed(seed)``
-        without touching the global random state.
-    """
-
-    def __init__(self, preset="lite", width: int | None = None, seed: int | None = None):
-        super().__init__()
-        self.preset = get_model_preset(preset)
-        if seed is not None:
-            _checks.integer(seed, "seed")  # TypeError unless an int
-        width = 2 * self.preset.anchor_width if width is None else width
-        self.width = width
-        with torch.random.fork_rng(devices=[], enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(int(seed))
-            self.backbone = Backbone(self.preset)
-            self.decoder = WindowDecoder(self.backbone.feature_dim, width, int(round(WINDOW_S * FS)))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Shared representation ``(B, D, T')`` of ``x (B, C, F, T)``."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        expected = self.preset.input_shape
-        if not x.is_floating_point() or x.ndim != 4 or tuple(x.shape[1:]) != expected or x.shape[0] < 1:
-            raise ValueError(f"x must be a float tensor of shape (B, {expected[0]}, {expected[1]}, {expected[2]}), "
-                             f"got {x.dtype} {tuple(x.shape)}")  # fmt: skip
-        return self.backbone(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encode(x))
-
-    def shared_parameters(self) -> list[nn.Parameter]:
-        """The backbone's parameters (the same backbone as radarODE-MTL's)."""
-        return list(self.backbone.parameters())
-
-    def count_parameters(self) -> dict[str, int]:
-        """Trainable parameters of the backbone (``shared``), the decoder and in ``total``."""
-        count = lambda ps: sum(p.numel() for p in ps if p.requires_grad)  # noqa: E731
-        return {"shared": count(self.backbone.parameters()), "decoder": count(self.decoder.parameters()),
-                "total": count(self.parameters())}  # fmt: skip
-
-
-def train_direct(model, train_set, epochs=12, batch_size=32, lr=1e-3, seed=0, progress=False) -> dict:
-    """Train a :class:`DirectRegression` to regress :func:`ecg_reference` of each window (chapter 14).
-
-    Mean squared error between the output and the reference 4-s ECG of the item's ``"ecg"``,
-    minimised with Adam, one :func:`radarode_lite.train.run_epoch` per epoch (one task, equal
-    weighting: the plain gradient of the MSE). Deterministic for a seed, like
-    :func:`radarode_lite.train.train`: the batch order comes from a seeded ``torch.Generator``
-    and any other draw from ``torch.manual_seed(seed)`` inside a forked random state.
-
-    Parameters
-    ----------
-    model : :class:`DirectRegression`, trained in place.
-    train_set : non-empty torch ``Dataset`` (or list) of items with ``"sst"`` (C, F, T) and
-        ``"ecg"`` (800,) mV, e.g. a :class:`radarode_lite.data.SegmentDataset`.
-    epochs, batch_size : int >= 1.
-    lr : learning rate of Adam, > 0.
-    seed : int >= 0.
-    progress : show a tqdm bar over the epochs.
-
-    Returns
-    -------
-    dict with ``"train_loss"`` (epoch-mean MSE per epoch, each batch weighted by its size; a lone
-    last item trained with the one before it counts twice) and ``"epoch_s"`` (wall time per epoch, s).
-    """
-    from tqdm.auto import tqdm
-
-    from radarode_lite.mtl.methods import get_method
-    from radarode_lite.train import run_epoch
-
-    if not isinstance(model, DirectRegression):
-        raise TypeError(f"model must be a DirectRegression, got {type(model).__name__}")
-    epochs, batch_size = _checks.integer(epochs, "epochs", low=1), _checks.integer(batch_size, "batch_size", low=1)
-    seed = _checks.integer(seed, "seed", low=0)
-    lr = _checks.positive(lr, "lr")
-    items = _items(train_set, "train_set")
-    sst = torch.stack([torch.as_tensor(it["sst"], dtype=torch.float32) for it in items])
-    target = torch.as_tensor(ecg_reference(np.stack([np.asarray(it["ecg"], dtype=np.float64) for it in items])),
-                             dtype=torch.float32)  # fmt: skip
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    device = next(model.parameters()).device
-    method, shared = get_method("ew", n_tasks=1), list(model.parameters())
-
-    def compute_losses(net, idx):
-        return [F.mse_loss(net(sst[idx].to(device)), target[idx].to(device))], None, idx.numel()
-
-    history = {"train_loss": [], "epoch_s": []}
-    was_training = model.training
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
-        for _ in tqdm(range(epochs), desc="epochs", unit="epoch", disable=not progress):
-            began = time.perf_counter()
-            order = torch.randperm(len(items), generator=generator)
-            result = run_epoch(model, _direct_batches(order, batch_size), compute_losses, method, optimiser, shared)
-            history["train_loss"].append(result["loss"][0])
-            history["epoch_s"].append(time.perf_counter() - began)
-    model.train(was_training)
-    return history
-
-
-def _direct_batches(order, batch_size) -> list[torch.Tensor]:
-    """The mini-batches (item indices) of one epoch in the shuffled ``order``; a lone last item is
-    folded in with the one before it (BatchNorm needs two samples), which then counts twice."""
-    batches = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        if idx.numel() == 1 and len(order) > 1:
-            idx = order[start - 1 : start + 1]
-        batches.append(idx)
-    return batches
-
-
-def predict_direct(model, sst, batch_size=64) -> np.ndarray:
-    """The 4-s ECG windows a :class:`DirectRegression` predicts for spectrograms ``sst (N, C, F, T)``.
-
-    Runs in evaluation mode without gradients (the mode is restored). Returns ``(N, 800)``
-    float64 on the scale of :func:`ecg_reference`.
-    """
-    if not isinstance(model, DirectRegression):
-        raise TypeError(f"model must be a DirectRegression, got {type(model).__name__}")
-    x = _sst_tensor(sst)
-    batch_size = _checks.integer(batch_size, "batch_size", low=1)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(out).double().numpy()
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,7 +93,7 @@ def in_memory(dataset) -> list[dict]:
 
     Training reads each segment once per epoch; holding the small lite data set in memory
     saves reading the files again. The list is a valid data set for
-    :func:`radarode_lite.train.train` and :func:`train_direct`.
+    :func:`radarode_lite.train.train` and :func:`~radarode_lite.studies.direct_regression.train_direct`.
     """
     items = _items(dataset, "dataset")
     keys = ("sst", "shape", "ppi", "anchor", "ecg")
@@ -281,31 +106,45 @@ def in_memory(dataset) -> list[dict]:
     return out
 
 
-def train_framework(framework, train_set, epochs=12, seed=0, preset="lite", batch_size=32, lr=None,
-                    progress=False) -> tuple[nn.Module, dict]:  # fmt: skip
-    """Build and train one framework on clean segments; return the model and a record of the training.
+def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batch_size=32, lr=None,
+                    progress=False, protocol=None) -> tuple[nn.Module, dict]:  # fmt: skip
+    """Build and train one framework on clean segments with the benchmark protocol; return the model and a record.
 
-    - ``"mmecg"``: :class:`DirectRegression` with :func:`train_direct`;
-    - ``"radarode"``: :class:`radarode_lite.models.RadarODEMTL` (ODE branch on) trained on the
-      shape task alone, :func:`radarode_lite.train.train_single_task`;
+    The benchmark protocol of chapter 12 (:data:`PROTOCOL`; ``protocol`` overrides its entries),
+    Adam with a cosine rate schedule in every framework:
+
+    - ``"mmecg"``: :class:`~radarode_lite.studies.direct_regression.DirectRegression` with
+      :func:`~radarode_lite.studies.direct_regression.train_direct`, **without** time-stretch:
+      :func:`radarode_lite.data.augment.time_stretch` stretches the input, the anchor heat map
+      and the cycle length, but passes the 4-s ``ecg`` on unchanged, so a stretched input would
+      be trained against the ECG of the unstretched window (and the ECG waveform itself, its
+      QRS widths included, is not meant to be stretched);
+    - ``"radarode"``: :class:`radarode_lite.models.RadarODEMTL` (ODE branch on, the
+      ``cycle_head`` of the protocol) trained on the shape task alone,
+      :func:`radarode_lite.train.train_single_task`, with time-stretch (the one-cycle ``shape``
+      target does not change with it);
     - ``"radarode_mtl"``: the same network trained on the three tasks with EGA
-      (:func:`radarode_lite.train.train`, ``method="ega"``, the gradient taken with respect to
-      the shared representation, warm-up epoch ``min(4, epochs // 4)``, temperature 1).
+      (:func:`radarode_lite.train.train`, ``method="ega"``, temperature 1, the paper's form,
+      the gradients of the shared parameters as the authors' ``main.py`` takes them, warm-up
+      epoch ``min(4, epochs // 4)``), with time-stretch.
 
     Parameters
     ----------
     framework : one of :data:`FRAMEWORKS`.
     train_set : torch ``Dataset`` or list of segment items (see :func:`in_memory`).
     epochs, batch_size : int >= 1.
-    seed : int >= 0: initial weights and batch order.
+    seed : int >= 0: initial weights, batch order and stretch factors.
     preset : network size, ``"lite"`` or ``"paper"`` (must match the spectrograms).
-    lr : Adam's learning rate; None for 1e-3.
+    lr : Adam's peak learning rate; None for 1e-3.
     progress : show a progress bar.
+    protocol : None, or a dict of :data:`PROTOCOL` entries to change (``schedule``,
+        ``final_lr_ratio``, ``stretch``, ``cycle_head``), e.g. ``{"stretch": 0.0}``.
 
     Returns
     -------
     (model, record): ``record`` holds ``framework``, ``method``, ``method_kwargs``, ``tasks``,
-    ``train_loss`` (per task, per epoch), ``train_s`` (s) and ``parameters``.
+    ``protocol`` (what this framework was trained with: ``schedule``, ``final_lr_ratio``,
+    ``stretch``, ``cycle_head``), ``train_loss`` (per task, per epoch), ``train_s`` (s) and ``parameters``.
     """
     from radarode_lite import train as training
 
@@ -313,39 +152,44 @@ def train_framework(framework, train_set, epochs=12, seed=0, preset="lite", batc
     epochs, batch_size = _checks.integer(epochs, "epochs", low=1), _checks.integer(batch_size, "batch_size", low=1)
     seed = _checks.integer(seed, "seed", low=0)
     lr = 1e-3 if lr is None else _checks.positive(lr, "lr")
+    used = _protocol(framework, protocol)
+    schedule = {"schedule": used["schedule"], "final_lr_ratio": used["final_lr_ratio"]}
     began = time.perf_counter()
-    model = build_model(framework, preset, seed=seed)
+    model = build_model(framework, preset, seed=seed, cycle_head=used["cycle_head"] or "flatten")  # mmecg: None
     if framework == "mmecg":
         history = train_direct(model, train_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                               progress=progress)  # fmt: skip
+                               progress=progress, **schedule)  # fmt: skip
         record = {"method": "mse", "method_kwargs": {}, "tasks": ["ecg"], "train_loss": {"ecg": history["train_loss"]}}
     else:
+        common = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, **schedule,
+                      augment=TimeStretch(used["stretch"]) if used["stretch"] > 0 else None)  # fmt: skip
         if framework == "radarode":
-            history = training.train_single_task(model, train_set, "shape", epochs=epochs, batch_size=batch_size,
-                                                 lr=lr, seed=seed, progress=progress)  # fmt: skip
-            kwargs = {}
+            history, kwargs = training.train_single_task(model, train_set, "shape", **common), {}
         else:
-            kwargs = {"gradients": "representation", "warmup_epoch": min(4, epochs // 4), "temperature": 1.0}
+            kwargs = {**PROTOCOL["ega"], "warmup_epoch": min(4, epochs // 4)}
             history = training.train(model, train_set, tasks=("shape", "anchor", "ppi"), method="ega",
-                                     method_kwargs=kwargs, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                                     progress=progress)  # fmt: skip
+                                     method_kwargs=kwargs, **common)  # fmt: skip
         record = {"method": history.method, "method_kwargs": kwargs, "tasks": list(history.tasks),
                   "train_loss": history.train_loss}  # fmt: skip
-    record.update(framework=framework, train_s=time.perf_counter() - began, parameters=model.count_parameters())
+    record.update(framework=framework, protocol=used, train_s=time.perf_counter() - began,
+                  parameters=model.count_parameters())  # fmt: skip
     return model, record
 
 
-def build_model(framework, preset="lite", seed=None) -> nn.Module:
-    """A fresh, untrained network of one framework: :class:`DirectRegression` for ``"mmecg"``,
-    :class:`radarode_lite.models.RadarODEMTL` with its ODE branch for the other two."""
+def build_model(framework, preset="lite", seed=None, cycle_head="autocorrelation") -> nn.Module:
+    """A fresh, untrained network of one framework: a
+    :class:`~radarode_lite.studies.direct_regression.DirectRegression` for ``"mmecg"``,
+    :class:`radarode_lite.models.RadarODEMTL` with its ODE branch and the cycle-length head
+    ``cycle_head`` (``"autocorrelation"``, the benchmark protocol's, or ``"flatten"``, the paper's
+    and that of the networks stored before it) for the other two; ``cycle_head`` is ignored for ``"mmecg"``."""
     framework = _framework(framework)
     if framework == "mmecg":
         return DirectRegression(preset, seed=seed)
-    return RadarODEMTL(preset, use_ode=True, seed=seed)
+    return RadarODEMTL(preset, use_ode=True, seed=seed, cycle_head=cycle_head)
 
 
 def save_model(path, framework, model, config=None) -> Path:
-    """Store a trained framework's weights as ``{"format", "framework", "preset", "config", "state_dict"}``.
+    """Store a trained framework's weights: ``{"format", "framework", "preset", "cycle_head", "config", "state_dict"}``.
 
     Loadable with :func:`load_model` (``torch.load(..., weights_only=True)`` underneath);
     ``config`` is a JSON-like dict of how the model was trained. Written atomically.
@@ -363,13 +207,18 @@ def save_model(path, framework, model, config=None) -> Path:
     if (framework == "mmecg") != isinstance(model, DirectRegression):
         raise ValueError(f"framework {framework!r} does not match a model of type {type(model).__name__}")
     checkpoint = {"format": 1, "framework": framework, "preset": model.preset.name, "config": dict(config or {}),
-                  "width": getattr(model, "width", None), "state_dict": state}  # fmt: skip
+                  "width": getattr(model, "width", None), "cycle_head": getattr(model, "cycle_head", None),
+                  "state_dict": state}  # fmt: skip
     size = sum(v.numel() * v.element_size() for v in state.values())
     return _files.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), size_hint=size)
 
 
 def load_model(path) -> tuple[nn.Module, dict]:
-    """A framework's network from a file of :func:`save_model`, in evaluation mode, and the file's ``config``."""
+    """A framework's network from a file of :func:`save_model`, in evaluation mode, and the file's ``config``.
+
+    The network is rebuilt with the file's ``cycle_head``; files written before it was stored
+    hold the paper's ``"flatten"`` head.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {str(path)!r}")
@@ -383,7 +232,8 @@ def load_model(path) -> tuple[nn.Module, dict]:
         if checkpoint["framework"] == "mmecg":
             model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
         else:
-            model = build_model(checkpoint["framework"], checkpoint["preset"])
+            model = build_model(checkpoint["framework"], checkpoint["preset"],
+                                cycle_head=checkpoint.get("cycle_head") or "flatten")  # fmt: skip
         model.load_state_dict(checkpoint["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -397,12 +247,66 @@ def load_model(path) -> tuple[nn.Module, dict]:
 # ---------------------------------------------------------------------------------------
 
 
+def single_cycle_anchors(test_set) -> list[np.ndarray]:
+    """The anchors of the single-cycle framework (``"radarode"``) under the test set's condition (chapter 14).
+
+    Signal processing must see the noise the networks see, or the framework that leans on it
+    would look immune to noise it never met. :func:`anchor_source` says where the noise is:
+
+    - input noise (``snr:``, ``abrupt:``, the authors' way) lives on the network input alone,
+      ``test_set.radar`` stays clean, so the anchors are read off the noisy input,
+      :func:`input_anchors`; the clean baseline uses the same, so that its delta_m measures
+      the noise, not a change of method;
+    - radar-phase noise (``radar-snr:``, ``radar-abrupt:``) is in ``test_set.radar``: the anchors
+      come from the radar phase at 200 Hz, :func:`radar_anchors`, as radarODE finds them (its
+      clean baseline is then :func:`radar_anchors` of the clean test set).
+
+    The other two frameworks take no signal-processing anchors: ``mmecg`` regresses the ECG,
+    ``radarode_mtl`` reads its anchors off its own predicted heat map.
+    """
+    _check_test_set(test_set)
+    return radar_anchors(test_set) if anchor_source(test_set.condition) == "radar" else input_anchors(test_set)
+
+
+def anchor_source(condition) -> str:
+    """Where the single-cycle framework finds its anchors under ``condition``: ``"radar"`` for the
+    ``radar-`` conditions, ``"input"`` for the input-noise ones and ``"clean"`` (see
+    :func:`single_cycle_anchors`)."""
+    from radarode_lite.studies.noise_conditions import parse_condition
+
+    return "radar" if parse_condition(condition)["model"] == "radar" else "input"
+
+
+def input_anchors(test_set, **kwargs) -> list[np.ndarray]:
+    """Anchors found by signal processing in each segment's network input, noise included (chapter 14).
+
+    :func:`radarode_lite.timefreq.locate_input_anchors` on the ``(C, F, T)`` input of every
+    segment: the mean over channels of its bins in the vibration band (20-45 Hz), smoothed,
+    and its maxima at least 0.3 s apart, refined to a fraction of a frame (30 Hz); no learning.
+    On a clean input it finds the R peaks within a few ms; noise on the input moves and misses
+    them as it blurs the picture the networks read.
+
+    Parameters
+    ----------
+    test_set : :class:`~radarode_lite.studies.noise_conditions.TestSet`.
+    **kwargs : passed to :func:`radarode_lite.timefreq.locate_input_anchors`.
+
+    Returns
+    -------
+    list of N arrays of anchor times in s from each segment's start.
+    """
+    _check_test_set(test_set)
+    return [timefreq.locate_input_anchors(window, **kwargs) for window in test_set.sst]
+
+
 def radar_anchors(test_set, **kwargs) -> list[np.ndarray]:
-    """Anchors found by signal processing in each segment's noisy radar signal (chapter 14).
+    """Anchors found by signal processing in each segment's radar signal (chapter 14).
 
     :func:`radarode_lite.timefreq.locate_anchors` on the ``(C, 800)`` radar window of every
     segment: the band energy of the SST around the anchor vibration, averaged over channels,
-    and its maxima; no learning. This is how the single-cycle framework places its beats.
+    and its maxima; no learning. This is how the single-cycle framework places its beats under
+    the ``radar-`` conditions; under input noise the radar is clean and
+    :func:`input_anchors` takes its place (:func:`single_cycle_anchors`).
 
     Parameters
     ----------
@@ -432,7 +336,10 @@ def predict_outputs(model, test_set, tasks=("shape", "anchor", "ppi"), batch_siz
 
 
 def reconstruct_direct(model, test_set, batch_size=64) -> np.ndarray:
-    """(a) The 4-s ECG regressed directly by a :class:`DirectRegression`: ``(N, 800)``."""
+    """(a) The 4-s ECG regressed directly by a direct-regression network: ``(N, 800)``.
+
+    ``model``: a :class:`~radarode_lite.studies.direct_regression.DirectRegression`.
+    """
     _check_test_set(test_set)
     return predict_direct(model, test_set.sst, batch_size)
 
@@ -441,8 +348,8 @@ def reconstruct_single_cycle(model, test_set, anchors=None, batch_size=64) -> np
     """(b) radarODE-style 4-s ECG: the predicted beat placed at anchors from signal processing.
 
     The network's shape decoder gives one normalised beat per segment
-    (:func:`radarode_lite.train.predict`); the anchors come from the radar signal
-    (:func:`radar_anchors`) and the cycle length is their median interval (clipped to
+    (:func:`radarode_lite.train.predict`); the anchors come from signal processing on what the
+    noise reaches (:func:`single_cycle_anchors`) and the cycle length is their median interval (clipped to
     :data:`CYCLE_RANGE_S`; :data:`FALLBACK_CYCLE_S` with fewer than two anchors). The beat is
     stretched to that length and placed with its R wave on every anchor
     (:func:`radarode_lite.reconstruct.stitch_beats`). A segment without any anchor gets a
@@ -452,7 +359,7 @@ def reconstruct_single_cycle(model, test_set, anchors=None, batch_size=64) -> np
     ----------
     model : :class:`radarode_lite.models.RadarODEMTL` (its shape decoder is used).
     test_set : :class:`~radarode_lite.studies.noise_conditions.TestSet`.
-    anchors : None (computed with :func:`radar_anchors`) or a list of N arrays of anchor times, s.
+    anchors : None (computed with :func:`single_cycle_anchors`) or a list of N arrays of anchor times, s.
     batch_size : int >= 1.
 
     Returns
@@ -461,7 +368,7 @@ def reconstruct_single_cycle(model, test_set, anchors=None, batch_size=64) -> np
     """
     _check_model(model)
     _check_test_set(test_set)
-    anchors = radar_anchors(test_set) if anchors is None else _anchor_list(anchors, len(test_set))
+    anchors = single_cycle_anchors(test_set) if anchors is None else _anchor_list(anchors, len(test_set))
     shapes = predict_outputs(model, test_set, tasks=("shape",), batch_size=batch_size)["shape"]
     n_win, fs = test_set.reference.shape[1], test_set.fs
     out = np.zeros((len(test_set), n_win))
@@ -524,33 +431,34 @@ def _sst_items(sst) -> list[dict]:
     return [{"sst": s} for s in x]
 
 
-def _sst_tensor(sst) -> torch.Tensor:
-    if isinstance(sst, torch.Tensor):
-        x = sst.detach().float().cpu()
-    else:
-        try:
-            x = torch.as_tensor(np.asarray(sst, dtype=np.float32))
-        except (TypeError, ValueError):
-            raise TypeError(f"sst must be an array (N, C, F, T), got {type(sst).__name__}") from None
-    if x.ndim != 4 or x.shape[0] < 1:
-        raise ValueError(f"sst must have shape (N, C, F, T) with N >= 1, got {tuple(x.shape)}")
-    return x
-
-
-def _items(dataset, name) -> list:
-    if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
-        raise TypeError(f"{name} must be a torch Dataset or a list of segment items, got {type(dataset).__name__}")
-    if len(dataset) == 0:
-        raise ValueError(f"{name} is empty")
-    items = [dataset[i] for i in range(len(dataset))]
-    if not all(isinstance(it, Mapping) for it in items):
-        raise TypeError(f"{name} must hold dict items (sst, ecg, ...)")
-    return items
-
-
 def _check_model(model) -> None:
     if not isinstance(model, RadarODEMTL):
         raise TypeError(f"model must be a RadarODEMTL, got {type(model).__name__}")
+
+
+def _protocol(framework, protocol) -> dict:
+    """What ``framework`` is trained with: :data:`PROTOCOL`'s entries changed by ``protocol``, checked;
+    ``mmecg`` without time-stretch and without a cycle-length head (``stretch`` 0, ``cycle_head`` None)."""
+    from radarode_lite.models import CYCLE_HEADS
+    from radarode_lite.train import SCHEDULES
+
+    keys = ("schedule", "final_lr_ratio", "stretch", "cycle_head")
+    if protocol is not None and not isinstance(protocol, Mapping):
+        raise TypeError(f"protocol must be None or a dict of {keys}, got {type(protocol).__name__}")
+    unknown = sorted(set(protocol or {}) - set(keys))
+    if unknown:
+        raise ValueError(f"protocol takes the entries {keys}, got {unknown}")
+    used = {**{k: PROTOCOL[k] for k in keys}, **dict(protocol or {})}
+    _checks.choice(used["schedule"], "protocol['schedule']", SCHEDULES)
+    _checks.choice(used["cycle_head"], "protocol['cycle_head']", CYCLE_HEADS)
+    for key in ("final_lr_ratio", "stretch"):
+        used[key] = float(_checks.non_negative(used[key], f"protocol[{key!r}]"))
+        if used[key] > 1 or (key == "stretch" and used[key] == 1):
+            raise ValueError(f"protocol[{key!r}] must be in [0, 1{']' if key == 'final_lr_ratio' else ')'}, "
+                             f"got {used[key]}")  # fmt: skip
+    if framework == "mmecg":
+        used.update(stretch=0.0, cycle_head=None)
+    return used
 
 
 def _framework(framework) -> str:

@@ -8,8 +8,10 @@ imported by it. The reconstructed 4-s ECGs of the three frameworks
 missed-detection rate (MDR, %), and :math:`\Delta_m` of each framework against its own
 noise-free baseline (:func:`delta_m_pct`, the four columns weighted equally). A framework
 *fails* under a condition when its PCC is below 60 % (:func:`is_failure`), the paper's
-empirical criterion. :func:`aggregate` summarises stored runs over seeds and
-:func:`read_paper_tables` reads the published Tables III and V.
+empirical criterion. Under abrupt noise only some segments get a burst (one in five, the
+authors' share): :func:`burst_metrics` scores those alone, beside the scores over all segments.
+:func:`aggregate` summarises stored runs over seeds and :func:`read_paper_tables` reads the
+published Tables III and V.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from radarode_lite import _checks, conventions, data, metrics
 from radarode_lite.bookdata import book_file
 from radarode_lite.conventions import FS
 from radarode_lite.studies.frameworks import FRAMEWORK_LABELS
-from radarode_lite.studies.noise_conditions import _anchor_list, parse_condition
+from radarode_lite.studies.noise_conditions import _anchor_list, _check_test_set, parse_condition
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -35,6 +37,7 @@ __all__ = [
     "FAIL_PCC_PCT",
     "anchor_scores",
     "ecg_metrics",
+    "burst_metrics",
     "delta_m_pct",
     "is_failure",
     "aggregate",
@@ -42,7 +45,7 @@ __all__ = [
 ]
 
 #: The four columns of Tables III and V, in their order: the study's own metric names, which
-#: the stored results under ``book/data/results/noise`` use. They score the 4-s ECG window, not
+#: the stored results under ``book/data/results/benchmark/noise`` use. They score the 4-s ECG window, not
 #: the pipeline's tasks, so they differ from :data:`radarode_lite.conventions.TASK_METRICS`:
 #: ``rmse`` is the shape task's ``rmse_norm`` taken over the whole normalised window,
 #: ``pcc_pct`` the same name for the window, ``peak_error_ms`` the anchor task's
@@ -122,6 +125,36 @@ def ecg_metrics(recon, reference, r_peaks_s, fs=FS, per_segment=False) -> dict:
     out.update(n_segments=int(recon.shape[0]), n_beats=int(sum(p.size for p in peaks)), n_flat=int(flat.sum()))
     if per_segment:
         out["per_segment"] = dict(zip(METRIC_COLUMNS[:2], (rmse.tolist(), pcc.tolist())))
+    return out
+
+
+def burst_metrics(recon, test_set, fs=FS):
+    """The columns of Table V over the segments of ``test_set`` with a burst alone (chapter 14).
+
+    With the authors' share, one segment in five gets a burst: the scores over all segments
+    (:func:`ecg_metrics`) mix four untouched segments with each hit one, the scores here are the
+    hit ones alone (``test_set.burst_segments``).
+
+    Parameters
+    ----------
+    recon : (N, W) reconstructions of the N segments of ``test_set``, in its order.
+    test_set : :class:`~radarode_lite.studies.noise_conditions.TestSet`.
+    fs : Hz.
+
+    Returns
+    -------
+    None when no segment has a burst; else the dict of :func:`ecg_metrics` over the burst
+    segments, with ``"segments"``, their indices in ``test_set``.
+    """
+    _check_test_set(test_set)
+    recon = _checks.finite_array(recon, "recon")
+    if recon.ndim != 2 or recon.shape[0] != len(test_set):
+        raise ValueError(f"recon must have shape (N, W) with N = {len(test_set)} segments, got {recon.shape}")
+    hit = test_set.burst_segments
+    if hit.size == 0:
+        return None
+    out = ecg_metrics(recon[hit], test_set.reference[hit], [test_set.r_peaks_s[i] for i in hit], fs)
+    out["segments"] = hit.tolist()
     return out
 
 
@@ -213,7 +246,9 @@ def read_paper_tables(folder=None) -> dict:
 
     Returns ``{(framework, condition name): {"rmse", "pcc_pct", "peak_error_ms", "mdr_pct",
     "delta_m_pct"}}`` (NaN for the run the paper reports as failed, radarODE at -3 dB); the
-    conditions are named as in :data:`GRID_CONDITIONS` (the paper's RMSE is in mV).
+    conditions are named as in :data:`~radarode_lite.studies.noise_conditions.GRID_CONDITIONS`,
+    the authors' noise on the network input with bursts in one segment in five (the paper's
+    RMSE is in mV).
     """
     folder = book_file("paper") if folder is None else Path(folder)
     files = {"table3_constant_noise.csv": "snr", "table5_abrupt_noise.csv": "movement"}
@@ -231,7 +266,7 @@ def read_paper_tables(folder=None) -> dict:
                     condition = "clean"
                 else:
                     seconds = int(row["duration"].split()[0])
-                    condition = f"abrupt:{_PAPER_MOVEMENT[row['movement']]}:{seconds}:1"
+                    condition = parse_condition(f"abrupt:{_PAPER_MOVEMENT[row['movement']]}:{seconds}")["name"]
                 values = {c: float(row[c]) if row[c] else float("nan")
                           for c in ("rmse_mv",) + METRIC_COLUMNS[1:] + ("delta_m_pct",)}  # fmt: skip
                 values[METRIC_COLUMNS[0]] = values.pop("rmse_mv")  # the paper's RMSE is in mV
