@@ -5,6 +5,7 @@
     radarode-run-noise --only radarode_mtl --seeds 0 --conditions clean snr:-3
     radarode-run-noise --list                   # what is stored and what is left
     radarode-run-noise --smoke --out /tmp/r/noise # tiny check, seconds
+    radarode-run-noise --train-noise matched    # the authors' way: trained under each condition's noise
 
 In a clone of the book, ``python data_scripts/run_noise.py`` is the same command, and
 ``radarode-run-experiments --grid noise --out book/data/results/benchmark`` runs it into
@@ -15,6 +16,10 @@ there), else ``./results/benchmark/noise`` in the current folder.
 Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``frameworks``, ``robustness``):
 
 1. Each framework is trained once per seed on the **clean** training subjects of the data set
+   (with ``--train-noise matched``, once per seed and condition, under that condition's input
+   noise drawn afresh for every batch, ``noise_conditions.TrainingNoise``: the authors' dataset
+   class adds its noise to the training and the test subjects alike; those networks are not
+   kept, and the results go to ``benchmark/noise_matched``)
    with the benchmark protocol of chapter 12 (``frameworks.PROTOCOL``): ``book:benchmark``
    (12 subjects x 4 statuses x 20 s), ``--test-subjects`` (4) subjects held out as
    ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the table2 grid's split),
@@ -98,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
     parser.add_argument("--noise-seed", type=int, default=0, help="seed of the test noise (the same for all runs)")
+    parser.add_argument("--train-noise", default="clean", choices=["clean", "matched"],
+                        help="clean: one network per framework and seed, trained on clean inputs (default); "
+                             "matched: one per condition, trained with that condition's input noise as the "
+                             "authors' dataset class adds it (default folder benchmark/noise_matched)")  # fmt: skip
     parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
                         help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
@@ -175,10 +184,21 @@ def run(args, argv) -> dict:
     if todo:
         with tempfile.TemporaryDirectory(prefix="radarode-noise-data-") as scratch:
             split, base_config = _data_and_config(args, Path(scratch), epochs, fingerprint)
-            models, trained = _networks(args, todo, split, base_config, folder)
-            grid = SimpleNamespace(args=args, split=split, base_config=base_config, models=models, trained=trained,
-                                   epochs=epochs, commit=commit, path_of=path_of)  # fmt: skip
-            written = _evaluate_conditions(grid, conditions, todo)
+            if args.train_noise == "clean":  # one network per (framework, seed) for every condition
+                models, trained = _networks(args, todo, split, base_config, folder)
+                grid = SimpleNamespace(args=args, split=split, base_config=base_config, models=models,
+                                       trained=trained, epochs=epochs, commit=commit, path_of=path_of)  # fmt: skip
+                written = _evaluate_conditions(grid, conditions, todo)
+            else:  # matched: one network per (framework, seed, condition), trained under that noise
+                baselines = {}
+                for cond in conditions:  # the clean baseline first
+                    jobs = [r for r in todo if r[2]["name"] == cond["name"]]
+                    models, trained = _networks(args, jobs, split, base_config, folder, noise=cond["name"])
+                    grid = SimpleNamespace(args=args, split=split, models=models, trained=trained, epochs=epochs,
+                                           base_config={**base_config, "train_noise": cond["name"]},
+                                           commit=commit, path_of=path_of)  # fmt: skip
+                    written += _evaluate_conditions(grid, [cond], todo if cond["family"] == "clean" else jobs,
+                                                    baselines)  # fmt: skip
     return {"runs": len(runs), "written": written, "skipped": len(runs) - len(todo), "folder": str(folder),
             "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
 
@@ -205,6 +225,8 @@ def check_arguments(args) -> tuple[list, list, list]:
     conditions = [noise_conditions.parse_condition("clean")]  # the baseline is always part of a run: delta_m needs it
     for name in names:
         cond = noise_conditions.parse_condition(name)
+        if args.train_noise == "matched" and cond["model"] == "radar":
+            raise ValueError(f"--train-noise matched takes input-noise conditions (snr:, abrupt:), got {name!r}")
         if cond["name"] not in [c["name"] for c in conditions]:
             conditions.append(cond)
     return seeds, frameworks, conditions
@@ -220,7 +242,7 @@ def results_folder(args) -> Path:
     elif args.smoke:
         folder = Path(tempfile.mkdtemp(prefix="radarode-noise-smoke-")) / "noise"
     else:
-        folder = DEFAULT_RESULTS / "noise"
+        folder = DEFAULT_RESULTS / ("noise" if args.train_noise == "clean" else "noise_matched")
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"the results folder {str(folder)!r} is a file")
     return folder
@@ -268,9 +290,10 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
     return split, base_config
 
 
-def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict, dict]:
+def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean") -> tuple[dict, dict]:
     """The networks, trained (or loaded) once per (framework, seed) that has runs to do, and
-    the record of their training; both keyed by (framework, seed)."""
+    the record of their training; both keyed by (framework, seed). ``noise`` names the input
+    noise of training (``--train-noise matched``); those networks are neither stored nor loaded."""
     from radarode_lite.studies import frameworks as frameworks_, results
 
     train_items = frameworks_.in_memory(split["train"])
@@ -281,7 +304,8 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
         wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
                                               "protocol", "train_subjects")}  # fmt: skip
         model = record = None
-        if checkpoint.is_file() and not args.overwrite:
+        keep = args.train_noise == "clean"
+        if keep and checkpoint.is_file() and not args.overwrite:
             try:
                 loaded, stored = frameworks_.load_model(checkpoint)
             except ValueError as exc:  # a damaged file: trained again
@@ -290,27 +314,28 @@ def _networks(args, todo, split, base_config: dict, folder: Path) -> tuple[dict,
             if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                 model, record = loaded, stored["training"]
         if model is None:
-            print(f"  training {fw} seed {seed} ({epochs} epochs)", flush=True)
-            model, record = frameworks_.train_framework(fw, train_items, epochs=epochs, seed=seed,
+            print(f"  training {fw} seed {seed} ({epochs} epochs, {noise} inputs)", flush=True)
+            model, record = frameworks_.train_framework(fw, train_items, epochs=epochs, seed=seed, noise=noise,
                                                        preset=args.preset, progress=args.progress)  # fmt: skip
             record = results.json_safe(record)
-            if seed in args.save_models:
+            if keep and seed in args.save_models:
                 frameworks_.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
         models[(fw, seed)], trained[(fw, seed)] = model, record
         print(f"    {fw} seed {seed}: training {record['train_s']:.0f} s", flush=True)
     return models, trained
 
 
-def _evaluate_conditions(grid, conditions, todo) -> int:
+def _evaluate_conditions(grid, conditions, todo, baselines=None) -> int:
     """Every condition: one noisy copy of the test segments, every network to do on it, one
-    results file each; returns the number of files written."""
+    results file each; returns the number of files written. ``baselines`` (filled in place)
+    holds the clean scores of each (framework, seed), the reference of delta_m."""
     from radarode_lite.studies import frameworks as frameworks_, noise_conditions, results
 
-    baselines, written = {}, 0
+    baselines, written = ({} if baselines is None else baselines), 0
     for cond in conditions:  # the clean baseline first
         jobs = [(fw, seed) for fw, seed, c in todo if c["name"] == cond["name"]]
         if cond["family"] == "clean":  # stored baselines are read (a NaN is stored as null), missing ones evaluated
-            for key in grid.models:
+            for key in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
                 if key not in jobs:
                     stored = results.load_result(grid.path_of(*key, cond))["metrics"]
                     baselines[key] = {k: float("nan") if v is None else v for k, v in stored.items()}
@@ -452,6 +477,8 @@ def _command(args, framework, seed, condition, epochs) -> str:
             parts += ["--data-seed", str(args.data_seed)]
         if args.noise_seed:
             parts += ["--noise-seed", str(args.noise_seed)]
+    if args.train_noise != "clean":
+        parts += ["--train-noise", args.train_noise]
     return _common.command_prefix("run_noise") + " " + shlex.join(parts)
 
 

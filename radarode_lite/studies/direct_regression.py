@@ -117,7 +117,7 @@ class DirectRegression(nn.Module):
 
 
 def train_direct(model, train_set, epochs=16, batch_size=32, lr=1e-3, seed=0, progress=False, schedule="constant",
-                 final_lr_ratio=0.01) -> dict:  # fmt: skip
+                 final_lr_ratio=0.01, augment=None) -> dict:  # fmt: skip
     """Train a :class:`DirectRegression` to regress the reference ECG of each window (chapter 14).
 
     Mean squared error between the output and the reference 4-s ECG of the item's ``"ecg"``
@@ -139,6 +139,9 @@ def train_direct(model, train_set, epochs=16, batch_size=32, lr=1e-3, seed=0, pr
     progress : show a tqdm bar over the epochs.
     schedule : ``"constant"`` or ``"cosine"`` (a half cosine to ``final_lr_ratio * lr`` at the last step).
     final_lr_ratio : in [0, 1].
+    augment : None, or ``augment({"sst": x}, generator) -> {"sst": x}`` applied to the input of
+        every training batch (e.g. :class:`~radarode_lite.studies.noise_conditions.TrainingNoise`),
+        drawing from the batch-order generator; the target ECG is left as it is.
 
     Returns
     -------
@@ -155,6 +158,8 @@ def train_direct(model, train_set, epochs=16, batch_size=32, lr=1e-3, seed=0, pr
     epochs, batch_size = _checks.integer(epochs, "epochs", low=1), _checks.integer(batch_size, "batch_size", low=1)
     seed = _checks.integer(seed, "seed", low=0)
     lr = _checks.positive(lr, "lr")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be None or a callable (batch, generator) -> batch, got {augment!r}")
     items = _items(train_set, "train_set")
     sst = torch.stack([torch.as_tensor(it["sst"], dtype=torch.float32) for it in items])
     target = torch.as_tensor(ecg_reference(np.stack([np.asarray(it["ecg"], dtype=np.float64) for it in items])),
@@ -168,7 +173,8 @@ def train_direct(model, train_set, epochs=16, batch_size=32, lr=1e-3, seed=0, pr
     method, shared = get_method("ew", n_tasks=1), list(model.parameters())
 
     def compute_losses(net, idx):
-        return [F.mse_loss(net(sst[idx].to(device)), target[idx].to(device))], None, idx.numel()
+        x = sst[idx] if augment is None else augment({"sst": sst[idx]}, generator)["sst"]
+        return [F.mse_loss(net(x.to(device)), target[idx].to(device))], None, idx.numel()
 
     history = {"train_loss": [], "epoch_s": []}
     was_training = model.training

@@ -40,7 +40,7 @@ from radarode_lite.data.augment import TimeStretch
 from radarode_lite.models import RadarODEMTL
 from radarode_lite.studies.direct_regression import (DirectRegression, _items, _sst_tensor, predict_direct,
                                                      train_direct)  # fmt: skip
-from radarode_lite.studies.noise_conditions import _anchor_list, _check_test_set
+from radarode_lite.studies.noise_conditions import TrainingNoise, _anchor_list, _check_test_set, parse_condition
 
 __all__ = [
     "FRAMEWORKS",
@@ -107,8 +107,8 @@ def in_memory(dataset) -> list[dict]:
 
 
 def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batch_size=32, lr=None,
-                    progress=False, protocol=None) -> tuple[nn.Module, dict]:  # fmt: skip
-    """Build and train one framework on clean segments with the benchmark protocol; return the model and a record.
+                    progress=False, protocol=None, noise="clean") -> tuple[nn.Module, dict]:  # fmt: skip
+    """Build and train one framework with the benchmark protocol, on clean or noisy inputs; return the model and a record.
 
     The benchmark protocol of chapter 12 (:data:`PROTOCOL`; ``protocol`` overrides its entries),
     Adam with a cosine rate schedule in every framework:
@@ -139,10 +139,14 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     progress : show a progress bar.
     protocol : None, or a dict of :data:`PROTOCOL` entries to change (``schedule``,
         ``final_lr_ratio``, ``stretch``, ``cycle_head``), e.g. ``{"stretch": 0.0}``.
+    noise : ``"clean"``, or an input-noise condition (``"snr:0"``, ``"abrupt:-9:3"``) drawn on
+        every training batch as the authors' dataset class draws it
+        (:class:`~radarode_lite.studies.noise_conditions.TrainingNoise`, after the time-stretch).
 
     Returns
     -------
     (model, record): ``record`` holds ``framework``, ``method``, ``method_kwargs``, ``tasks``,
+    ``train_noise`` (the condition's name),
     ``protocol`` (what this framework was trained with: ``schedule``, ``final_lr_ratio``,
     ``stretch``, ``cycle_head``), ``train_loss`` (per task, per epoch), ``train_s`` (s) and ``parameters``.
     """
@@ -154,15 +158,18 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     lr = 1e-3 if lr is None else _checks.positive(lr, "lr")
     used = _protocol(framework, protocol)
     schedule = {"schedule": used["schedule"], "final_lr_ratio": used["final_lr_ratio"]}
+    noise_name = _training_noise(noise)
+    stretch = TimeStretch(used["stretch"]) if used["stretch"] > 0 else None
+    augment = stretch if noise_name == "clean" else TrainingNoise(noise_name, before=stretch)
     began = time.perf_counter()
     model = build_model(framework, preset, seed=seed, cycle_head=used["cycle_head"] or "flatten")  # mmecg: None
     if framework == "mmecg":
         history = train_direct(model, train_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                               progress=progress, **schedule)  # fmt: skip
+                               progress=progress, augment=augment, **schedule)  # fmt: skip
         record = {"method": "mse", "method_kwargs": {}, "tasks": ["ecg"], "train_loss": {"ecg": history["train_loss"]}}
     else:
         common = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress, **schedule,
-                      augment=TimeStretch(used["stretch"]) if used["stretch"] > 0 else None)  # fmt: skip
+                      augment=augment)  # fmt: skip
         if framework == "radarode":
             history, kwargs = training.train_single_task(model, train_set, "shape", **common), {}
         else:
@@ -171,7 +178,7 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
                                      method_kwargs=kwargs, **common)  # fmt: skip
         record = {"method": history.method, "method_kwargs": kwargs, "tasks": list(history.tasks),
                   "train_loss": history.train_loss}  # fmt: skip
-    record.update(framework=framework, protocol=used, train_s=time.perf_counter() - began,
+    record.update(framework=framework, protocol=used, train_noise=noise_name, train_s=time.perf_counter() - began,
                   parameters=model.count_parameters())  # fmt: skip
     return model, record
 
@@ -272,8 +279,6 @@ def anchor_source(condition) -> str:
     """Where the single-cycle framework finds its anchors under ``condition``: ``"radar"`` for the
     ``radar-`` conditions, ``"input"`` for the input-noise ones and ``"clean"`` (see
     :func:`single_cycle_anchors`)."""
-    from radarode_lite.studies.noise_conditions import parse_condition
-
     return "radar" if parse_condition(condition)["model"] == "radar" else "input"
 
 
@@ -459,6 +464,16 @@ def _protocol(framework, protocol) -> dict:
     if framework == "mmecg":
         used.update(stretch=0.0, cycle_head=None)
     return used
+
+
+def _training_noise(noise) -> str:
+    """The name of the training-noise condition ``noise``: ``"clean"`` or an input-noise condition."""
+    if not isinstance(noise, str):
+        raise TypeError(f"noise must be 'clean' or an input-noise condition name, got {type(noise).__name__}")
+    name = parse_condition(noise)["name"]
+    if name != "clean":
+        TrainingNoise(name)  # refuses the radar- conditions
+    return name
 
 
 def _framework(framework) -> str:

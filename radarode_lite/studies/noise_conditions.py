@@ -57,6 +57,7 @@ __all__ = [
     "TestSet",
     "noisy_test_set",
     "noise_stream_name",
+    "TrainingNoise",
 ]
 
 #: Constant-noise conditions of Table III (SNR in dB), on the network input.
@@ -316,6 +317,62 @@ def noise_stream_name(condition) -> str:
     if cond["model"] == "input":
         return "input:" + cond["name"]
     return cond["name"].removeprefix(RADAR_PREFIX)
+
+
+class TrainingNoise:
+    """The input noise of a condition on every training batch: ``TrainingNoise("snr:0")(batch, generator)``.
+
+    The authors' dataset class (``SpectrumECGDataset`` of ``spectrum_dataset.py``) adds its
+    noise when an item is read, and one class serves the training and the test subjects alike,
+    so their networks meet the noise of a condition in training too, drawn afresh at every
+    read. This augmentation does the same for :func:`radarode_lite.train.train` and
+    :func:`~radarode_lite.studies.direct_regression.train_direct`:
+
+    - ``snr:DB``: :func:`radarode_lite.noise.add_input_noise` on every segment of the batch;
+    - ``abrupt:DB:SECONDS[:FRACTION]``: :func:`radarode_lite.noise.add_input_burst` on each
+      segment with probability ``FRACTION``. The authors fix the hit segments once per data
+      set; a batch does not carry its segments' identity, so here each read is hit with that
+      probability: the same share of the segments seen, spread over all of them.
+
+    The random numbers come from the ``generator`` the training loop hands in (its batch-order
+    generator), so a seeded run draws the same noise again. ``before`` (e.g.
+    :class:`radarode_lite.data.augment.TimeStretch`) is applied first, so that the noise is
+    white on the input the network reads.
+
+    Parameters
+    ----------
+    condition : an input-noise condition name (``snr:`` or ``abrupt:``, see :func:`parse_condition`).
+    before : None, or an augmentation ``before(batch, generator) -> batch``.
+    """
+
+    def __init__(self, condition, before=None):
+        cond = parse_condition(condition)
+        if cond["model"] != "input":
+            raise ValueError(f"condition must be an input-noise condition ('snr:DB' or 'abrupt:DB:SECONDS'), "
+                             f"got {cond['name']!r}")  # fmt: skip
+        if before is not None and not callable(before):
+            raise TypeError(f"before must be None or a callable (batch, generator) -> batch, got {before!r}")
+        self.condition, self.before = cond, before
+
+    def __call__(self, batch: dict, generator) -> dict:
+        import torch
+
+        if self.before is not None:
+            batch = self.before(batch, generator)
+        sst = batch["sst"]
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        x = sst.detach().cpu().numpy().astype(np.float64)
+        cond = self.condition
+        if cond["family"] == "constant":
+            x = noise.add_input_noise(x, cond["snr_db"], rng)
+        else:
+            for b in np.flatnonzero(rng.random(x.shape[0]) < cond["fraction"]):
+                x[b] = noise.add_input_burst(x[b], cond["duration_s"], cond["snr_db"], rng)[0]
+        return {**batch, "sst": torch.as_tensor(x, dtype=sst.dtype, device=sst.device)}
+
+    def __repr__(self) -> str:
+        extra = "" if self.before is None else f", before={self.before!r}"
+        return f"TrainingNoise({self.condition['name']!r}{extra})"
 
 
 def _chosen_items(dataset, segments) -> list[int]:
