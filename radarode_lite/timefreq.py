@@ -419,16 +419,11 @@ def _pick_beats(envelope, fs, min_distance_s, rel_height, rel_prominence):
 
 def _input_window(S):
     """One network input ``(C, F, T)`` as float64, checked (at least 3 frames)."""
-    if isinstance(S, (str, bytes)) or S is None:
-        raise TypeError(f"S must be a numeric array (C, F, T), got {type(S).__name__}")
-    try:
-        arr = np.asarray(S, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"S must be a numeric array (C, F, T): {exc}") from None
-    if arr.ndim != 3 or min(arr.shape) == 0 or arr.shape[-1] < 3:
+    if S is None:
+        raise TypeError("S must be a numeric array (C, F, T), got NoneType")
+    arr = _checks.float_array(S, "S (channels, freqs, frames)", ndim=3)
+    if min(arr.shape) == 0 or arr.shape[-1] < 3:
         raise ValueError(f"S must be 3-D (channels, freqs, frames) with at least 3 frames, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("S must be finite (found NaN or inf)")
     return arr
 
 
