@@ -252,7 +252,7 @@ def run_epoch(model, batches, compute_losses, method, optimizer, shared, task_pa
 def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, optimizer="adam", lr=None,
           weight_decay=0.0, seed=0, val_set=None, method_kwargs=None, progress=False, momentum=None,
           schedule="constant", warmup_epochs=0, final_lr_ratio=0.01, checkpoint=None, resume=True,
-          distributed=None, identity=None, augment=None) -> History:  # fmt: skip
+          distributed=None, identity=None, augment=None, ppi_sigma=None) -> History:  # fmt: skip
     r"""Train ``model`` on ``tasks`` with a multi-task method; return the per-epoch :class:`History` (chapters 9, 12).
 
     Each step (:func:`run_epoch`): the backbone encodes the batch once, the decoders of
@@ -299,6 +299,8 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
         (e.g. :class:`radarode_lite.data.augment.TimeStretch`), drawing its random numbers from
         the batch-order generator, so that a resumed run augments as an uninterrupted one;
         its ``repr`` is part of the run's identity. Not with several processes.
+    ppi_sigma : None (:data:`~radarode_lite.losses.PPI_SIGMA`) or >= 0, width of the cycle-length soft
+        target (:func:`~radarode_lite.losses.soft_targets`); another value than the default is part of the identity.
     """
     tasks = check_tasks(tasks)
     epochs = _checks.positive_int(epochs, "epochs")
@@ -321,13 +323,21 @@ def train(model, train_set, tasks=TASKS, method="ew", epochs=10, batch_size=32, 
                 "warmup_epochs": warmup_epochs, "final_lr_ratio": final_lr_ratio,
                 "n_train": len(train_set), "world_size": 1 if reducer is None else reducer.world_size,
                 "model": model_identity(model)}  # fmt: skip
-    if augment is not None:
-        settings["augment"] = _check_augment(augment, reducer)
+    settings.update(_optional_settings(augment, reducer, ppi_sigma))
     settings.update(check_identity(identity, settings))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         history = _fit(model, train_set, val_set, mtl, opt, reducer, settings, ckpt_path, resume, progress, augment)
     return history
+
+
+def _optional_settings(augment, reducer, ppi_sigma) -> dict:
+    """The settings that a run records only when given: ``augment`` (its repr) and a ``ppi_sigma`` other
+    than :data:`~radarode_lite.losses.PPI_SIGMA` (so the identity of a default run stays as it was)."""
+    extra = {} if augment is None else {"augment": _check_augment(augment, reducer)}
+    if ppi_sigma is not None and (ppi_sigma := _checks.non_negative(ppi_sigma, "ppi_sigma")) != losses.PPI_SIGMA:
+        extra["ppi_sigma"] = ppi_sigma
+    return extra
 
 
 def _check_augment(augment, reducer) -> str:
@@ -351,7 +361,8 @@ def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, res
                       weights={t: [] for t in tasks})  # fmt: skip
     shared, heads = list(model.shared_parameters()), [p for t in tasks for p in model.decoders[t].parameters()]
     order = torch.Generator().manual_seed(settings["seed"])
-    compute = _batch_losses(train_set, tasks, reducer, model_device(model), augment, order)
+    sigma = settings.get("ppi_sigma", losses.PPI_SIGMA)
+    compute = _batch_losses(train_set, tasks, reducer, model_device(model), augment, order, sigma)
     # the loader draws the batch order exactly as a DataLoader over the data set would
     loader = torch.utils.data.DataLoader(range(len(train_set)), batch_size=batch_size, shuffle=True,
                                          num_workers=0, generator=order)  # fmt: skip
@@ -369,7 +380,7 @@ def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, res
             began = time.perf_counter()
             result = run_epoch(model, _shards(loader, reducer), compute, mtl, opt, shared, heads, scheduler,
                                epoch=first + e)  # fmt: skip
-            _record(history, result, _last_lr(scheduler), model, val_set, batch_size)
+            _record(history, result, _last_lr(scheduler), model, val_set, batch_size, sigma)
             history.epoch_s.append(time.perf_counter() - began)
             if checkpoint is not None and (reducer is None or reducer.rank == 0):
                 save_checkpoint(checkpoint, settings, e + 1, model, opt, mtl, order, history)
@@ -381,14 +392,14 @@ def _fit(model, train_set, val_set, mtl, opt, reducer, settings, checkpoint, res
     return history
 
 
-def _record(history, result, lr, model, val_set, batch_size) -> None:
+def _record(history, result, lr, model, val_set, batch_size, sigma=losses.PPI_SIGMA) -> None:
     """Append an epoch's mean losses, weights, last learning rate and validation losses."""
     for i, t in enumerate(history.tasks):
         history.train_loss[t].append(result["loss"][i])
         history.weights[t].append(result["weights"][i])
     history.lr.append(lr)
     if val_set is not None:
-        val = _mean_losses(model, val_set, history.tasks, batch_size, model_device(model))
+        val = _mean_losses(model, val_set, history.tasks, batch_size, model_device(model), sigma)
         for t in history.tasks:
             history.val_loss[t].append(val[t])
 
@@ -471,7 +482,7 @@ def _shards(loader, reducer):
             yield shard_indices(indices, reducer.rank, reducer.world_size), len(indices)
 
 
-def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None):
+def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None, sigma=losses.PPI_SIGMA):
     """The ``compute_losses`` of :func:`run_epoch` for batches ``(indices, n_global)`` of ``dataset``."""
 
     def compute(model, batch):
@@ -480,7 +491,7 @@ def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None)
         if augment is not None:
             items = augment(items, generator)
         features = model.encode(items["sst"])
-        values = _losses({t: model.decoders[t](features) for t in tasks}, items, tasks)
+        values = _losses({t: model.decoders[t](features) for t in tasks}, items, tasks, sigma)
         task_losses = [values[t] for t in tasks]
         if reducer is not None:
             task_losses = reducer.global_losses(task_losses, len(mine), n_global)
@@ -489,13 +500,13 @@ def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None)
     return compute
 
 
-def _losses(pred: dict, batch: dict, tasks: tuple) -> dict:
+def _losses(pred: dict, batch: dict, tasks: tuple, sigma: float = losses.PPI_SIGMA) -> dict:
     if set(tasks) == set(TASKS):
-        return losses.task_losses(pred, batch)
-    return {t: _SINGLE_TASK_LOSS[t](pred[t], batch[t]) for t in tasks}
+        return losses.task_losses(pred, batch, sigma=sigma)
+    return {t: _SINGLE_TASK_LOSS[t](pred[t], batch[t], **({"sigma": sigma} if t == "ppi" else {})) for t in tasks}
 
 
-def _mean_losses(model, dataset, tasks, batch_size, device) -> dict:
+def _mean_losses(model, dataset, tasks, batch_size, device, sigma=losses.PPI_SIGMA) -> dict:
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     total = dict.fromkeys(tasks, 0.0)
     count = 0
@@ -504,7 +515,7 @@ def _mean_losses(model, dataset, tasks, batch_size, device) -> dict:
         for batch in loader:
             batch = _to_device(batch, device)
             features = model.encode(batch["sst"])
-            values = _losses({t: model.decoders[t](features) for t in tasks}, batch, tasks)
+            values = _losses({t: model.decoders[t](features) for t in tasks}, batch, tasks, sigma)
             n = int(batch["sst"].shape[0])
             for t in tasks:
                 total[t] += values[t].item() * n

@@ -109,3 +109,40 @@ def test_compare_notebook_outputs_finds_changed_text_and_forgives_wall_times(tmp
     assert tool.main(["HEAD", str(chapter)]) in (0, 1)  # runs against the repository's own history
     with pytest.raises(FileNotFoundError, match="not in revision"):
         tool.compare(chapter, "no-such-revision")
+
+
+def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_sets(tmp_path):
+    tool = _script("run_calibration")
+    done = subprocess.run([sys.executable, str(ROOT / "data_scripts" / "run_calibration.py"), "--list"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-1000:]
+    lines = done.stdout.splitlines()
+    generate = [line for line in lines if "generate_data.py" in line]
+    changed = [snr for snr, _, _ in tool.CANDIDATES.values() if snr is not None]
+    assert len(generate) == len(changed) and changed
+    for (low, high), line in zip(changed, generate):
+        assert f"--channel-snr-db {low} {high}" in line and "--size benchmark" in line
+    grids = [line for line in lines if "--grid table2" in line]
+    assert len(grids) == len(tool.CANDIDATES)
+    for (name, (_, lr, sigma)), line in zip(tool.CANDIDATES.items(), grids):
+        assert f"--only {' '.join(tool.ROWS)}" in line and f"--train-arg=--lr={lr}" in line
+        assert ("--ppi-sigma" in line) == (sigma is not None)
+        assert f"--out book/data/results/benchmark/calibration/{name}" in line
+    assert sum("--grid baselines" in line for line in lines) == len(tool.CANDIDATES)
+
+
+def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
+    import json
+
+    tool = _script("run_calibration")
+    folder = tmp_path / "calibration_snr-18_2"
+    assert not tool.generated(folder, (-18, 2))
+    folder.mkdir()
+    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0}
+    (folder / "dataset.json").write_text(json.dumps(stamp))
+    assert tool.generated(folder, (-18, 2))
+    with pytest.raises(FileExistsError, match="channel_snr_db"):
+        tool.generated(folder, (-21, -1))
+    (folder / "dataset.json").write_text(json.dumps(dict(stamp, complete=False)))
+    with pytest.raises(FileExistsError):
+        tool.generated(folder, (-18, 2))

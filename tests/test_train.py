@@ -217,3 +217,28 @@ def test_stored_r_peaks_follow_a_subset(tiny_set):
     assert np.array_equal(sub[0], full[3]) and np.array_equal(sub[1], full[1])
 
 
+
+
+def test_cycle_length_target_width_is_the_loss_that_trains_and_bad_widths_are_refused(tiny_set):
+    from radarode_lite import losses
+
+    models = {s: _model() for s in (None, 2.0, 8.0)}
+    runs = {s: train.train(m, tiny_set, tasks=("ppi",), epochs=1, batch_size=6, seed=0, ppi_sigma=s,
+                           val_set=tiny_set) for s, m in models.items()}  # fmt: skip
+    assert runs[None].train_loss == runs[2.0].train_loss  # None is the default, PPI_SIGMA
+    assert losses.PPI_SIGMA == 2.0 and runs[8.0].train_loss != runs[2.0].train_loss
+    # the recorded validation loss is the cross-entropy against the soft target of that width
+    batch = torch.utils.data.default_collate([tiny_set[i] for i in range(len(tiny_set))])
+    for s in (2.0, 8.0):
+        model = models[s].eval()
+        with torch.no_grad():
+            logits = model.decoders["ppi"](model.encode(batch["sst"]))
+        direct = losses.cycle_length_loss(logits, batch["ppi"], sigma=s).item()
+        assert runs[s].val_loss["ppi"][0] == pytest.approx(direct, rel=1e-5)
+    # the whole network: sigma reaches the cycle-length loss only
+    both = [train.train(_model(), tiny_set, epochs=1, batch_size=6, seed=0, ppi_sigma=s) for s in (2.0, 8.0)]
+    assert both[0].train_loss["shape"][0] == both[1].train_loss["shape"][0]
+    assert both[0].train_loss["ppi"][0] != both[1].train_loss["ppi"][0]
+    for bad, error in ((-1.0, ValueError), (float("nan"), ValueError), (True, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="ppi_sigma"):
+            train.train(_model(), tiny_set, tasks=("ppi",), epochs=1, batch_size=6, ppi_sigma=bad)

@@ -262,3 +262,13 @@ def test_hand_edited_checkpoints_are_refused_with_a_clear_message(tiny_set, fini
 def test_lr_factor_validates_its_arguments(args, error):
     with pytest.raises(error):
         train.lr_factor(*args)
+
+
+def test_resume_refuses_another_cycle_length_target_width(tiny_set, finished):
+    with pytest.raises(train.SettingsMismatch) as info:
+        train.train(RadarODEMTL("lite", seed=0), tiny_set, checkpoint=finished, identity={"split_seed": 0},
+                    ppi_sigma=8.0, **QUICK)  # fmt: skip
+    assert info.value.differences == ["ppi_sigma"]
+    # the default width, given explicitly, is the same run
+    train.train(RadarODEMTL("lite", seed=0), tiny_set, checkpoint=finished, identity={"split_seed": 0},
+                ppi_sigma=2.0, **QUICK)  # fmt: skip

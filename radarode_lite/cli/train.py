@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stretch", type=float, default=0.0,
                         help="time-stretch augmentation of the training batches: factors log-uniform in "
                              "[1/(1+S), 1+S], cycle lengths scaled with them (default 0: none)")  # fmt: skip
+    parser.add_argument("--ppi-sigma", type=float, default=2.0,
+                        help="width (classes, i.e. samples at 200 Hz) of the cycle-length soft target "
+                             "(radarode_lite.losses.PPI_SIGMA; 0: one-hot)")  # fmt: skip
     parser.add_argument("--final-lr-ratio", type=float, default=0.01,
                         help="last learning rate of the cosine schedule, as a fraction of --lr")  # fmt: skip
     parser.add_argument("--paper-optimizer", action="store_true",
@@ -306,6 +309,8 @@ def _check_counts(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     if not 0 <= args.stretch < 1:
         raise ValueError(f"--stretch must be >= 0 and < 1, got {args.stretch}")
+    if not 0 <= args.ppi_sigma < float("inf"):
+        raise ValueError(f"--ppi-sigma must be a finite number >= 0, got {args.ppi_sigma}")
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -390,7 +395,8 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
     common = dict(epochs=plan.epochs, batch_size=args.batch_size, seed=args.seed, val_set=split["val"],
                   progress=args.progress and plan.rank == 0, warmup_epochs=args.warmup_epochs,
                   checkpoint=plan.checkpoint_path, resume=not args.no_resume, identity=identity,
-                  augment=TimeStretch(args.stretch) if args.stretch > 0 else None, **plan.opt_settings)  # fmt: skip
+                  augment=TimeStretch(args.stretch) if args.stretch > 0 else None, ppi_sigma=args.ppi_sigma,
+                  **plan.opt_settings)  # fmt: skip
     if len(plan.tasks) == 1:
         history = train.train_single_task(model, split["train"], plan.tasks[0], **common)
     else:
@@ -431,6 +437,7 @@ def _config(plan, args, trained) -> dict:
         "final_lr_ratio": opt["final_lr_ratio"],
         "warmup_epochs": args.warmup_epochs,
         "stretch": args.stretch,
+        "ppi_sigma": args.ppi_sigma,
         "norm": args.norm,
         "world_size": torch.distributed.get_world_size() if plan.multi else 1,
         "split_seed": args.split_seed,
