@@ -45,7 +45,7 @@ def data_command(snr, cache: Path) -> tuple[str, list[str]]:
     low, high = snr
     out = cache / f"calibration_snr{low}_{high}"
     command = ["data_scripts/generate_data.py", "--out", str(out), "--size", "benchmark", "--seed", "0",
-               "--channel-snr-db", str(low), str(high), "--no-mat", "--no-progress"]  # fmt: skip
+               "--channel-snr-db", str(low), str(high), "--no-progress"]  # fmt: skip
     return str(out), command
 
 
@@ -64,7 +64,8 @@ def generated(folder: Path, snr) -> bool:
     """Whether ``folder`` holds a complete data set generated with the SNR range ``snr``.
 
     Raises ``FileExistsError`` when it holds another data set (or an incomplete one written by
-    other arguments): delete it to regenerate.
+    other arguments, or one without the ``.mat`` files that the signal-processing baseline
+    reads): delete it to regenerate.
     """
     stamp = folder / "dataset.json"
     if not stamp.is_file():
@@ -78,7 +79,7 @@ def generated(folder: Path, snr) -> bool:
         return True
     raise FileExistsError(
         f"{folder} holds another data set (channel_snr_db {info.get('channel_snr_db')}, "
-        f"seed {info.get('seed')}); delete it to generate the calibration data there"
+        f"seed {info.get('seed')}, .mat files {info.get('save_mat')}); delete it to generate the calibration data there"
     )
 
 

@@ -138,11 +138,12 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
     folder = tmp_path / "calibration_snr-18_2"
     assert not tool.generated(folder, (-18, 2))
     folder.mkdir()
-    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0}
+    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True}
     (folder / "dataset.json").write_text(json.dumps(stamp))
     assert tool.generated(folder, (-18, 2))
     with pytest.raises(FileExistsError, match="channel_snr_db"):
         tool.generated(folder, (-21, -1))
-    (folder / "dataset.json").write_text(json.dumps(dict(stamp, complete=False)))
-    with pytest.raises(FileExistsError):
-        tool.generated(folder, (-18, 2))
+    for other in (dict(stamp, complete=False), dict(stamp, save_mat=False)):
+        (folder / "dataset.json").write_text(json.dumps(other))
+        with pytest.raises(FileExistsError):
+            tool.generated(folder, (-18, 2))
