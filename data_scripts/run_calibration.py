@@ -75,6 +75,7 @@ def generated(folder: Path, snr) -> bool:
         info.get("complete")
         and info.get("channel_snr_db") == [float(v) for v in snr]
         and info.get("seed") == 0
+        and info.get("save_mat")
     ):
         return True
     raise FileExistsError(
