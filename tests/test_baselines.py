@@ -93,3 +93,30 @@ def test_the_baselines_grid_stores_one_result_with_its_provenance(mat_root, tmp_
     capsys.readouterr()
     assert run_experiments.main(argv) == 0  # stored: nothing to do
     assert '"ran": 0' in capsys.readouterr().out
+
+
+def test_cycle_length_beats_average_the_nearest_training_lengths():
+    shapes = np.arange(5, dtype=float)[:, None] * np.ones((5, 3))
+    lengths = np.array([100, 150, 120, 151, 99])
+    out = baselines.cycle_length_beats(shapes, lengths, [150, 100, 125], k=2)
+    # 150: rows 1 (0) and 3 (1); 100: rows 0 (0) and 4 (1); 125: row 2 (5), then rows 0 and 1
+    # tie at 25 and the earlier, row 0, is taken
+    assert np.allclose(out[:, 0], [(1 + 3) / 2, (0 + 4) / 2, (2 + 0) / 2])
+    everything = baselines.cycle_length_beats(shapes, lengths, [130], k=5)
+    assert np.allclose(everything, shapes.mean(axis=0))  # k = all: the mean beat
+    for bad in (0, 6, 2.0, True):
+        with pytest.raises(ValueError, match="k must"):
+            baselines.cycle_length_beats(shapes, lengths, [130], k=bad)
+    with pytest.raises(ValueError, match="must match"):
+        baselines.cycle_length_beats(shapes, lengths[:4], [130])
+
+
+def test_cycle_length_beat_reference_is_scored_like_the_mean_beat(mat_root):
+    split = data.subject_split(mat_root, test_subjects=[2])
+    out = baselines.trivial_baselines(split["train"], split["test"], radar=False)
+    train_t, test_t = (evaluation.dataset_targets(split[k]) for k in ("train", "test"))
+    k = min(baselines.NEAREST_BEATS, len(train_t["ppi"]))
+    pred = baselines.cycle_length_beats(train_t["shape"], train_t["ppi"], test_t["ppi"], k=k)
+    pcc = [np.corrcoef(p, s)[0, 1] for p, s in zip(pred, test_t["shape"])]
+    assert out["cycle_length_beat"]["pcc_pct"] == pytest.approx(100 * np.mean(pcc), abs=1e-3)
+    assert "signal_processing" not in out

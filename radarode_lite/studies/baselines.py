@@ -15,7 +15,12 @@ learning at all, and is scored with the same functions as the network
   subjects' median first-peak time (``timing_error_ms``, ``mdr_pct``), and the
   signal-processing anchors themselves.
 
-:func:`trivial_baselines` returns them all in one dict, keyed by baseline.
+:func:`trivial_baselines` returns them all in one dict, keyed by baseline, with one reference
+that is not a baseline: the **beat of the same cycle length** (:func:`cycle_length_beats`),
+the mean of the training beats whose cycle length is nearest each held-out segment's *true*
+one. It is told the answer of the cycle-length task, so a network need not beat it; it
+measures how much of the beat's shape the cycle length alone explains, the room above the
+mean beat that a shape decoder reading the rhythm can reach (chapter 12).
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ import numpy as np
 from radarode_lite import data, evaluation, metrics, timefreq
 from radarode_lite.conventions import FS, WINDOW_S
 
-__all__ = ["fixed_rate_anchors", "signal_processing_anchors", "anchor_cycle_samples", "trivial_baselines"]
+__all__ = ["fixed_rate_anchors", "signal_processing_anchors", "anchor_cycle_samples", "cycle_length_beats",
+           "trivial_baselines"]
+
+#: Training beats averaged by :func:`cycle_length_beats` for each held-out segment.
+NEAREST_BEATS = 50
 
 
 def fixed_rate_anchors(n_segments, cycle_samples, first_s) -> list[np.ndarray]:
@@ -57,6 +66,25 @@ def anchor_cycle_samples(anchors, fallback) -> np.ndarray:
     return out
 
 
+def cycle_length_beats(train_shapes, train_ppi, ppi, k=NEAREST_BEATS) -> np.ndarray:
+    """For each cycle length of ``ppi (N,)``, the mean of the ``k`` training beats whose length is nearest it.
+
+    :func:`trivial_baselines` takes ``k`` = :data:`NEAREST_BEATS`, or every training beat when
+    there are fewer.
+
+    ``train_shapes (M, 200)`` and ``train_ppi (M,)`` are the training segments' ``shape`` and
+    ``ppi`` targets; ties in distance go to the earlier training segment. Returns ``(N, 200)``.
+    """
+    shapes, lengths = np.asarray(train_shapes, dtype=np.float64), np.asarray(train_ppi, dtype=np.float64)
+    if shapes.ndim != 2 or lengths.shape != (shapes.shape[0],):
+        raise ValueError(f"train_shapes (M, L) and train_ppi (M,) must match, got {shapes.shape}, {lengths.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(lengths):
+        raise ValueError(f"k must be an int in [1, {len(lengths)}] (the training beats), got {k!r}")
+    wanted = np.asarray(ppi, dtype=np.float64).ravel()
+    order = np.argsort(np.abs(lengths[None, :] - wanted[:, None]), axis=1, kind="stable")[:, :k]
+    return shapes[order].mean(axis=1)
+
+
 def trivial_baselines(train_set, test_set, radar=True) -> dict:
     """Every trivial baseline of this module, scored on ``test_set`` (chapters 6-8, 12).
 
@@ -69,7 +97,8 @@ def trivial_baselines(train_set, test_set, radar=True) -> dict:
     Returns
     -------
     dict: ``"mean_beat"`` (``rmse_norm``, ``pcc_pct``), ``"median_ppi"`` (``ppi_error_ms``),
-    ``"fixed_rate"`` (``timing_error_ms``, ``mdr_pct``) and, with ``radar``,
+    ``"fixed_rate"`` (``timing_error_ms``, ``mdr_pct``), ``"cycle_length_beat"`` (``rmse_norm``,
+    ``pcc_pct``; :func:`cycle_length_beats`, a reference given the true cycle length) and, with ``radar``,
     ``"signal_processing"`` (``timing_error_ms``, ``mdr_pct``, ``ppi_error_ms``); each with
     ``n_segments``.
     """
@@ -85,6 +114,10 @@ def trivial_baselines(train_set, test_set, radar=True) -> dict:
     first_s = float(np.median(firsts)) if firsts else 0.5 * cycle / FS
     out = {
         "mean_beat": evaluation.compute_metrics({"shape": np.repeat(beat[None], n, axis=0)}, targets, ("shape",)),
+        "cycle_length_beat": evaluation.compute_metrics(
+            {"shape": cycle_length_beats(train_targets["shape"], train_targets["ppi"], targets["ppi"],
+                                         k=min(NEAREST_BEATS, len(train_targets["ppi"])))},
+            targets, ("shape",)),
         "median_ppi": evaluation.compute_metrics({"ppi": np.full(n, cycle, dtype=np.int64)}, targets, ("ppi",)),
         "fixed_rate": {**metrics.pooled_anchor_scores(fixed_rate_anchors(n, cycle, first_s), targets["r_peaks_s"],
                                                       metrics.MATCH_TOLERANCE_S), "n_segments": float(n)},
