@@ -12,7 +12,9 @@ from radarode_lite import data, train
 from radarode_lite.models import RadarODEMTL
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+# tests/conftest.py; torch_one_thread too, for each test: generating tiny_set starts numba's
+# threads, which resets torch's count after one_thread has set it (when this file runs alone)
+pytestmark = pytest.mark.usefixtures("one_thread", "torch_one_thread")
 
 
 @pytest.fixture(scope="module")
