@@ -4,14 +4,16 @@
     python data_scripts/run_calibration.py --list       # the commands, nothing run
     python data_scripts/run_calibration.py --only lr3e-3_snr-18_2
 
-Each candidate changes one or two settings of the benchmark protocol of Table II
-(``radarode-run-experiments --grid table2``): the learning rate of Adam and the SNR range of
-the radar channels of the data set (``radarode-generate-data --channel-snr-db``). For each
-it trains the three single-task networks and radarODE-MTL with equal weights on every seed
-(``--grid table2 --only single ew``) and scores the trivial baselines on the same held-out
-subjects (``--grid baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``.
-A data set other than the benchmark's is generated once into the cache folder
-(``$RADARODE_DATA`` or ``~/.cache/radarode_lite``) as ``calibration_snr<low>_<high>``;
+Each candidate changes a few settings of the benchmark protocol of Table II
+(``radarode-run-experiments --grid table2``): the learning rate of Adam, the width of the
+cycle-length soft target (``radarode-train --ppi-sigma``) and the data set's radar, through
+the SNR range of its channels (``radarode-generate-data --channel-snr-db``) or bursts of
+noise in a share of its segments (``--abrupt``, body movements). For each it trains the three
+single-task networks and radarODE-MTL with equal weights on every seed (``--grid table2 --only
+single ew``) and scores the trivial baselines on the same held-out subjects (``--grid
+baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``. A data set other
+than the benchmark's is generated once, with its ``.mat`` files, into the cache folder
+(``$RADARODE_DATA`` or ``~/.cache/radarode_lite``) as ``calibration_snr<low>_<high>[...]``;
 ``calibration.json`` beside the results records every candidate's settings and the commands
 that made its data and its runs. The study is resumable: the grids skip the runs already stored.
 """
@@ -21,104 +23,117 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "book" / "data" / "results" / "benchmark" / "calibration"
 
-#: name: (radar channel SNR range in dB or None for the benchmark's -15 to 5 dB, Adam's rate,
-#: width of the cycle-length soft target or None for the default, 2 classes).
+#: The benchmark's radar channel SNR range (dB), ``radarode_lite.data.SIZES["benchmark"]``.
+BENCHMARK_SNR = (-15, 5)
+
+
+class Candidate(NamedTuple):
+    """One variant of the protocol: Adam's rate (as written on the command line), the radar
+    channels' SNR range in dB, the width of the cycle-length target (None: the default, 2
+    classes) and the bursts ``(fraction, snr_db, min_s, max_s)`` of ``--abrupt`` (None: none)."""
+
+    lr: str
+    snr: tuple = BENCHMARK_SNR
+    sigma: float | None = None
+    bursts: tuple | None = None
+
+
 CANDIDATES = {
-    "lr3e-3_snr-15_5": (None, "3e-3", None),
-    "lr3e-3_snr-18_2": ((-18, 2), "3e-3", None),
-    "lr3e-3_snr-21_-1": ((-21, -1), "3e-3", None),
-    "lr3e-3_sigma8_snr-19.5_0.5": ((-19.5, 0.5), "3e-3", 8),
+    "lr3e-3_snr-15_5": Candidate("3e-3"),
+    "lr3e-3_snr-18_2": Candidate("3e-3", (-18, 2)),
+    "lr3e-3_snr-21_-1": Candidate("3e-3", (-21, -1)),
+    "lr3e-3_sigma8_snr-19.5_0.5": Candidate("3e-3", (-19.5, 0.5), 8),
+    "lr3e-3_sigma8_bursts_snr-15_5": Candidate("3e-3", BENCHMARK_SNR, 8, (0.5, -9, 1, 2)),
 }
 #: The runs of each candidate: the single-task rows and radarODE-MTL with equal weights.
 ROWS = ("single", "ew")
 SEEDS = (0, 1, 2, 3, 4)
 
 
-def data_command(snr, cache: Path) -> tuple[str, list[str]]:
-    """``(data argument of the grids, command that generates it or [])`` for an SNR range."""
-    if snr is None:
+def data_command(c: Candidate, cache: Path) -> tuple[str, list[str]]:
+    """``(data argument of the grids, command that generates it or [])`` for a candidate."""
+    if c.snr == BENCHMARK_SNR and c.bursts is None:
         return "book:benchmark", []
-    low, high = snr
-    out = cache / f"calibration_snr{low}_{high}"
+    low, high = c.snr
+    name = f"calibration_snr{low}_{high}" + ("" if c.bursts is None else "_abrupt" + "_".join(map(str, c.bursts)))
+    out = cache / name
     command = ["data_scripts/generate_data.py", "--out", str(out), "--size", "benchmark", "--seed", "0",
                "--channel-snr-db", str(low), str(high), "--no-progress"]  # fmt: skip
+    if c.bursts is not None:
+        command += ["--abrupt", *map(str, c.bursts)]
     return str(out), command
 
 
-def grid_commands(
-    name: str, data: str, lr: str, sigma, workers: int
-) -> list[list[str]]:
+def grid_commands(name: str, data: str, c: Candidate, workers: int) -> list[list[str]]:
     """The two ``run_experiments.py`` calls of a candidate."""
     out = ["--out", str((RESULTS / name).relative_to(REPO)), "--data", data]
-    table = ["data_scripts/run_experiments.py", "--grid", "table2", "--only", *ROWS,
-             "--seeds", *map(str, SEEDS), f"--train-arg=--lr={lr}",
-             *([f"--train-arg=--ppi-sigma={sigma}"] if sigma is not None else []), "--workers", str(workers), *out]  # fmt: skip
+    sigma = [] if c.sigma is None else [f"--train-arg=--ppi-sigma={c.sigma}"]
+    table = ["data_scripts/run_experiments.py", "--grid", "table2", "--only", *ROWS, "--seeds", *map(str, SEEDS),
+             f"--train-arg=--lr={c.lr}", *sigma, "--workers", str(workers), *out]  # fmt: skip
     return [table, ["data_scripts/run_experiments.py", "--grid", "baselines", *out]]
 
 
-def generated(folder: Path, snr) -> bool:
-    """Whether ``folder`` holds a complete data set generated with the SNR range ``snr``.
+def generated(folder: Path, c: Candidate) -> bool:
+    """Whether ``folder`` holds the complete data set of candidate ``c`` (with its ``.mat`` files).
 
-    Raises ``FileExistsError`` when it holds another data set (or an incomplete one written by
-    other arguments, or one without the ``.mat`` files that the signal-processing baseline
-    reads): delete it to regenerate.
+    Raises ``FileExistsError`` when it holds another data set (or an incomplete one, or one
+    without the ``.mat`` files that the signal-processing baseline reads): delete it to
+    regenerate.
     """
     stamp = folder / "dataset.json"
     if not stamp.is_file():
         return False
     info = json.loads(stamp.read_text())
-    if (
-        info.get("complete")
-        and info.get("channel_snr_db") == [float(v) for v in snr]
-        and info.get("seed") == 0
-        and info.get("save_mat")
-    ):
+    bursts = None if c.bursts is None else [float(c.bursts[0]), float(c.bursts[1]), [float(v) for v in c.bursts[2:]]]
+    wanted = {"complete": True, "channel_snr_db": [float(v) for v in c.snr], "seed": 0, "save_mat": True,
+              "abrupt": bursts}  # fmt: skip
+    found = {key: info.get(key) for key in wanted}
+    if found == wanted:
         return True
-    raise FileExistsError(
-        f"{folder} holds another data set (channel_snr_db {info.get('channel_snr_db')}, "
-        f"seed {info.get('seed')}, .mat files {info.get('save_mat')}); delete it to generate the calibration data there"
-    )
+    raise FileExistsError(f"{folder} holds another data set ({found}, expected {wanted}); "
+                          "delete it to generate the calibration data there")  # fmt: skip
+
+
+def record(name: str, c: Candidate, data: str, generate: list, grids: list) -> dict:
+    """The entry of ``calibration.json`` for a candidate."""
+    return {"channel_snr_db": list(c.snr), "lr": float(c.lr), "ppi_sigma": 2.0 if c.sigma is None else float(c.sigma),
+            "bursts": None if c.bursts is None else dict(zip(("fraction", "snr_db", "min_s", "max_s"), c.bursts)),
+            "data": data, "generate": " ".join(["python", *generate]) if generate else None,
+            "grids": [" ".join(["python", *g]) for g in grids]}  # fmt: skip
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES),
                         help="candidates to run")  # fmt: skip
-    parser.add_argument(
-        "--workers", type=int, default=2, help="runs side by side (one thread each)"
-    )
-    parser.add_argument(
-        "--list", action="store_true", help="print the commands and stop"
-    )
+    parser.add_argument("--workers", type=int, default=2, help="runs side by side (one thread each)")
+    parser.add_argument("--list", action="store_true", help="print the commands and stop")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     sys.path.insert(0, str(REPO))
     from radarode_lite.data.cache import default_cache_dir
 
-    record = {}
+    records = {}
     for name in args.only:
-        snr, lr, sigma = CANDIDATES[name]
-        data, generate = data_command(snr, default_cache_dir())
-        grids = grid_commands(name, data, lr, sigma, args.workers)
-        record[name] = {"channel_snr_db": list(snr) if snr else [-15, 5], "lr": float(lr), "ppi_sigma": 2.0 if sigma is None else float(sigma),
-                        "data": data, "generate": " ".join(["python", *generate]) if generate else None,
-                        "grids": [" ".join(["python", *g]) for g in grids]}  # fmt: skip
+        c = CANDIDATES[name]
+        data, generate = data_command(c, default_cache_dir())
+        grids = grid_commands(name, data, c, args.workers)
+        records[name] = record(name, c, data, generate, grids)
         for command in ([generate] if generate else []) + grids:
             print("python " + " ".join(command), flush=True)
-            if args.list or (command is generate and generated(Path(data), snr)):
+            if args.list or (command is generate and generated(Path(data), c)):
                 continue  # listed only, or the data set is already there
             subprocess.run([sys.executable, *command], cwd=REPO, check=True)
     if not args.list:
         path = RESULTS / "calibration.json"
         stored = json.loads(path.read_text()) if path.is_file() else {}
-        stored.update(record)
+        stored.update(records)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
         tmp.replace(path)

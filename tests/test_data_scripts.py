@@ -118,15 +118,18 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
     assert done.returncode == 0, done.stderr[-1000:]
     lines = done.stdout.splitlines()
     generate = [line for line in lines if "generate_data.py" in line]
-    changed = [snr for snr, _, _ in tool.CANDIDATES.values() if snr is not None]
+    changed = [c for c in tool.CANDIDATES.values() if c.snr != tool.BENCHMARK_SNR or c.bursts is not None]
     assert len(generate) == len(changed) and changed
-    for (low, high), line in zip(changed, generate):
-        assert f"--channel-snr-db {low} {high}" in line and "--size benchmark" in line
+    for c, line in zip(changed, generate):
+        assert f"--channel-snr-db {c.snr[0]} {c.snr[1]}" in line and "--size benchmark" in line
+        assert ("--abrupt " + " ".join(map(str, c.bursts)) in line) if c.bursts else "--abrupt" not in line
+        assert "--no-mat" not in line  # the signal-processing baseline reads the .mat files
+    assert len({line.split("--out ")[1].split()[0] for line in generate}) == len(generate)  # one folder each
     grids = [line for line in lines if "--grid table2" in line]
     assert len(grids) == len(tool.CANDIDATES)
-    for (name, (_, lr, sigma)), line in zip(tool.CANDIDATES.items(), grids):
-        assert f"--only {' '.join(tool.ROWS)}" in line and f"--train-arg=--lr={lr}" in line
-        assert ("--ppi-sigma" in line) == (sigma is not None)
+    for (name, c), line in zip(tool.CANDIDATES.items(), grids):
+        assert f"--only {' '.join(tool.ROWS)}" in line and f"--train-arg=--lr={c.lr}" in line
+        assert ("--ppi-sigma" in line) == (c.sigma is not None)
         assert f"--out book/data/results/benchmark/calibration/{name}" in line
     assert sum("--grid baselines" in line for line in lines) == len(tool.CANDIDATES)
 
@@ -136,14 +139,19 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
 
     tool = _script("run_calibration")
     folder = tmp_path / "calibration_snr-18_2"
-    assert not tool.generated(folder, (-18, 2))
+    plain, bursts = tool.Candidate("3e-3", (-18, 2)), tool.Candidate("3e-3", (-18, 2), 8, (0.5, -9, 1, 2))
+    assert not tool.generated(folder, plain)
     folder.mkdir()
-    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True}
+    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True, "abrupt": None}
     (folder / "dataset.json").write_text(json.dumps(stamp))
-    assert tool.generated(folder, (-18, 2))
+    assert tool.generated(folder, plain)
     with pytest.raises(FileExistsError, match="channel_snr_db"):
-        tool.generated(folder, (-21, -1))
+        tool.generated(folder, tool.Candidate("3e-3", (-21, -1)))
+    with pytest.raises(FileExistsError, match="abrupt"):
+        tool.generated(folder, bursts)
+    (folder / "dataset.json").write_text(json.dumps(dict(stamp, abrupt=[0.5, -9.0, [1.0, 2.0]])))
+    assert tool.generated(folder, bursts)
     for other in (dict(stamp, complete=False), dict(stamp, save_mat=False)):
         (folder / "dataset.json").write_text(json.dumps(other))
         with pytest.raises(FileExistsError):
-            tool.generated(folder, (-18, 2))
+            tool.generated(folder, plain)
