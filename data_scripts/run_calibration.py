@@ -15,7 +15,9 @@ baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``. A d
 than the benchmark's is generated once, with its ``.mat`` files, into the cache folder
 (``$RADARODE_DATA`` or ``~/.cache/radarode_lite``) as ``calibration_snr<low>_<high>[...]``;
 ``calibration.json`` beside the results records every candidate's settings and the commands
-that made its data and its runs. The study is resumable: the grids skip the runs already stored.
+that made its data and its runs. The ``.mat`` files hold each recording before the bursts (the
+generator adds them to the segments), so a candidate's signal-processing baseline reads its
+radar without them. The study is resumable: the grids skip the runs already stored.
 """
 
 import argparse
