@@ -101,7 +101,7 @@ def generated(folder: Path, c: Candidate) -> bool:
                           "delete it to generate the calibration data there")  # fmt: skip
 
 
-def record(name: str, c: Candidate, data: str, generate: list, grids: list) -> dict:
+def record(c: Candidate, data: str, generate: list, grids: list) -> dict:
     """The entry of ``calibration.json`` for a candidate."""
     return {"channel_snr_db": list(c.snr), "lr": float(c.lr), "ppi_sigma": 2.0 if c.sigma is None else float(c.sigma),
             "bursts": None if c.bursts is None else dict(zip(("fraction", "snr_db", "min_s", "max_s"), c.bursts)),
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
         c = CANDIDATES[name]
         data, generate = data_command(c, default_cache_dir())
         grids = grid_commands(name, data, c, args.workers)
-        records[name] = record(name, c, data, generate, grids)
+        records[name] = record(c, data, generate, grids)
         for command in ([generate] if generate else []) + grids:
             print("python " + " ".join(command), flush=True)
             if args.list or (command is generate and generated(Path(data), c)):

@@ -44,6 +44,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -503,7 +504,8 @@ def _batch_losses(dataset, tasks, reducer, device, augment=None, generator=None,
 def _losses(pred: dict, batch: dict, tasks: tuple, sigma: float = losses.PPI_SIGMA) -> dict:
     if set(tasks) == set(TASKS):
         return losses.task_losses(pred, batch, sigma=sigma)
-    return {t: _SINGLE_TASK_LOSS[t](pred[t], batch[t], **({"sigma": sigma} if t == "ppi" else {})) for t in tasks}
+    loss_of = {**_SINGLE_TASK_LOSS, "ppi": functools.partial(losses.cycle_length_loss, sigma=sigma)}
+    return {t: loss_of[t](pred[t], batch[t]) for t in tasks}
 
 
 def _mean_losses(model, dataset, tasks, batch_size, device, sigma=losses.PPI_SIGMA) -> dict:

@@ -63,6 +63,9 @@ def test_written_out_choices_are_the_packages():
     assert (cli.TASKS, cli.PRESETS, cli.OPTIMIZERS, cli.SCHEDULES) == (train.TASKS, presets, train.OPTIMIZERS,
                                                                        train.SCHEDULES)  # fmt: skip
     assert cli.CYCLE_HEADS == models.CYCLE_HEADS
+    from radarode_lite import losses
+
+    assert cli.build_parser().get_default("ppi_sigma") == losses.PPI_SIGMA
     gen = _script("generate_data")
     assert (gen.PRESETS, gen.SIZES, gen.STATUSES) == (presets, tuple(sorted(data.SIZES)), data.STATUSES)
     assert _script("convert_mmecg").PRESETS == _script("bench_data").PRESETS == presets
