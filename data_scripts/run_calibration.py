@@ -6,9 +6,10 @@
 
 Each candidate changes a few settings of the benchmark protocol of Table II
 (``radarode-run-experiments --grid table2``): the learning rate of Adam, the width of the
-cycle-length soft target (``radarode-train --ppi-sigma``) and the data set's radar, through
-the SNR range of its channels (``radarode-generate-data --channel-snr-db``) or bursts of
-noise in a share of its segments (``--abrupt``, body movements). For each it trains the three
+cycle-length soft target (``radarode-train --ppi-sigma``) and the data set: the SNR range of its
+radar channels (``radarode-generate-data --channel-snr-db``), bursts of noise in a share of its
+segments (``--abrupt``, body movements) or the number of people in it (``--subjects``; four of
+them are always the held-out ones). For each it trains the three
 single-task networks and radarODE-MTL with equal weights on every seed (``--grid table2 --only
 single ew``) and scores the trivial baselines on the same held-out subjects (``--grid
 baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``. A data set other
@@ -32,17 +33,24 @@ RESULTS = REPO / "book" / "data" / "results" / "benchmark" / "calibration"
 
 #: The benchmark's radar channel SNR range (dB), ``radarode_lite.data.SIZES["benchmark"]``.
 BENCHMARK_SNR = (-15, 5)
+#: The benchmark's number of subjects, ``radarode_lite.data.SIZES["benchmark"]``.
+SUBJECTS = 12
+#: The grid's epochs (``radarode-run-experiments --grid table2``).
+EPOCHS = 16
 
 
 class Candidate(NamedTuple):
     """One variant of the protocol: Adam's rate (as written on the command line), the radar
     channels' SNR range in dB, the width of the cycle-length target (None: the default, 2
-    classes) and the bursts ``(fraction, snr_db, min_s, max_s)`` of ``--abrupt`` (None: none)."""
+    classes), the bursts ``(fraction, snr_db, min_s, max_s)`` of ``--abrupt`` (None: none), the
+    number of subjects (None: the benchmark's 12) and of epochs (None: the grid's 16)."""
 
     lr: str
     snr: tuple = BENCHMARK_SNR
     sigma: float | None = None
     bursts: tuple | None = None
+    subjects: int | None = None
+    epochs: int | None = None
 
 
 CANDIDATES = {
@@ -51,6 +59,9 @@ CANDIDATES = {
     "lr3e-3_snr-21_-1": Candidate("3e-3", (-21, -1)),
     "lr3e-3_sigma8_snr-19.5_0.5": Candidate("3e-3", (-19.5, 0.5), 8),
     "lr3e-3_sigma8_bursts_snr-15_5": Candidate("3e-3", BENCHMARK_SNR, 8, (0.5, -9, 1, 2)),
+    "lr3e-3_sigma8_snr-19.5_0.5_subjects20": Candidate("3e-3", (-19.5, 0.5), 8, subjects=20),
+    "lr3e-3_sigma8_snr-19.5_0.5_subjects24": Candidate("3e-3", (-19.5, 0.5), 8, subjects=24),
+    "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24": Candidate("3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24),
 }
 #: The runs of each candidate: the single-task rows and radarODE-MTL with equal weights.
 ROWS = ("single", "ew")
@@ -59,24 +70,28 @@ SEEDS = (0, 1, 2, 3, 4)
 
 def data_command(c: Candidate, cache: Path) -> tuple[str, list[str]]:
     """``(data argument of the grids, command that generates it or [])`` for a candidate."""
-    if c.snr == BENCHMARK_SNR and c.bursts is None:
+    if c.snr == BENCHMARK_SNR and c.bursts is None and c.subjects is None:
         return "book:benchmark", []
     low, high = c.snr
     name = f"calibration_snr{low}_{high}" + ("" if c.bursts is None else "_abrupt" + "_".join(map(str, c.bursts)))
+    name += "" if c.subjects is None else f"_subjects{c.subjects}"
     out = cache / name
     command = ["data_scripts/generate_data.py", "--out", str(out), "--size", "benchmark", "--seed", "0",
                "--channel-snr-db", str(low), str(high), "--no-progress"]  # fmt: skip
     if c.bursts is not None:
         command += ["--abrupt", *map(str, c.bursts)]
+    if c.subjects is not None:
+        command += ["--subjects", str(c.subjects)]
     return str(out), command
 
 
 def grid_commands(name: str, data: str, c: Candidate, workers: int) -> list[list[str]]:
     """The two ``run_experiments.py`` calls of a candidate."""
     out = ["--out", str((RESULTS / name).relative_to(REPO)), "--data", data]
-    sigma = [] if c.sigma is None else [f"--train-arg=--ppi-sigma={c.sigma}"]
+    extra = [] if c.sigma is None else [f"--train-arg=--ppi-sigma={c.sigma}"]
+    extra += [] if c.epochs is None else ["--epochs", str(c.epochs)]
     table = ["data_scripts/run_experiments.py", "--grid", "table2", "--only", *ROWS, "--seeds", *map(str, SEEDS),
-             f"--train-arg=--lr={c.lr}", *sigma, "--workers", str(workers), *out]  # fmt: skip
+             f"--train-arg=--lr={c.lr}", *extra, "--workers", str(workers), *out]  # fmt: skip
     return [table, ["data_scripts/run_experiments.py", "--grid", "baselines", *out]]
 
 
@@ -93,7 +108,7 @@ def generated(folder: Path, c: Candidate) -> bool:
     info = json.loads(stamp.read_text())
     bursts = None if c.bursts is None else [float(c.bursts[0]), float(c.bursts[1]), [float(v) for v in c.bursts[2:]]]
     wanted = {"complete": True, "channel_snr_db": [float(v) for v in c.snr], "seed": 0, "save_mat": True,
-              "abrupt": bursts}  # fmt: skip
+              "abrupt": bursts, "n_subjects": c.subjects or SUBJECTS}  # fmt: skip
     found = {key: info.get(key) for key in wanted}
     if found == wanted:
         return True
@@ -105,6 +120,7 @@ def record(c: Candidate, data: str, generate: list, grids: list) -> dict:
     """The entry of ``calibration.json`` for a candidate."""
     return {"channel_snr_db": list(c.snr), "lr": float(c.lr), "ppi_sigma": 2.0 if c.sigma is None else float(c.sigma),
             "bursts": None if c.bursts is None else dict(zip(("fraction", "snr_db", "min_s", "max_s"), c.bursts)),
+            "subjects": c.subjects or SUBJECTS, "epochs": c.epochs or EPOCHS,
             "data": data, "generate": " ".join(["python", *generate]) if generate else None,
             "grids": [" ".join(["python", *g]) for g in grids]}  # fmt: skip
 

@@ -121,20 +121,34 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
     assert done.returncode == 0, done.stderr[-1000:]
     lines = done.stdout.splitlines()
     generate = [line for line in lines if "generate_data.py" in line]
-    changed = [c for c in tool.CANDIDATES.values() if c.snr != tool.BENCHMARK_SNR or c.bursts is not None]
+    changed = [c for c in tool.CANDIDATES.values()
+               if c.snr != tool.BENCHMARK_SNR or c.bursts is not None or c.subjects is not None]
     assert len(generate) == len(changed) and changed
     for c, line in zip(changed, generate):
         assert f"--channel-snr-db {c.snr[0]} {c.snr[1]}" in line and "--size benchmark" in line
         assert ("--abrupt " + " ".join(map(str, c.bursts)) in line) if c.bursts else "--abrupt" not in line
+        assert (f"--subjects {c.subjects}" in line) if c.subjects else "--subjects" not in line
         assert "--no-mat" not in line  # the signal-processing baseline reads the .mat files
-    assert len({line.split("--out ")[1].split()[0] for line in generate}) == len(generate)  # one folder each
+    # one folder for each data set; candidates that differ only in training share theirs
+    designs = {(c.snr, c.bursts, c.subjects) for c in changed}
+    assert len({line.split("--out ")[1].split()[0] for line in generate}) == len(designs) < len(generate)
     grids = [line for line in lines if "--grid table2" in line]
     assert len(grids) == len(tool.CANDIDATES)
     for (name, c), line in zip(tool.CANDIDATES.items(), grids):
         assert f"--only {' '.join(tool.ROWS)}" in line and f"--train-arg=--lr={c.lr}" in line
         assert ("--ppi-sigma" in line) == (c.sigma is not None)
+        assert (f"--epochs {c.epochs}" in line) if c.epochs else "--epochs" not in line
         assert f"--out book/data/results/benchmark/calibration/{name}" in line
     assert sum("--grid baselines" in line for line in lines) == len(tool.CANDIDATES)
+
+
+def test_calibration_study_states_the_benchmark_it_departs_from():
+    from radarode_lite.cli import run_experiments
+    from radarode_lite.data import SIZES
+
+    tool = _script("run_calibration")
+    assert tool.BENCHMARK_SNR == SIZES["benchmark"]["channel_snr_db"]
+    assert tool.SUBJECTS == SIZES["benchmark"]["n_subjects"] and tool.EPOCHS == run_experiments.DEFAULT_EPOCHS
 
 
 def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
@@ -145,15 +159,20 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
     plain, bursts = tool.Candidate("3e-3", (-18, 2)), tool.Candidate("3e-3", (-18, 2), 8, (0.5, -9, 1, 2))
     assert not tool.generated(folder, plain)
     folder.mkdir()
-    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True, "abrupt": None}
+    stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True, "abrupt": None,
+             "n_subjects": 12}  # fmt: skip
     (folder / "dataset.json").write_text(json.dumps(stamp))
     assert tool.generated(folder, plain)
     with pytest.raises(FileExistsError, match="channel_snr_db"):
         tool.generated(folder, tool.Candidate("3e-3", (-21, -1)))
     with pytest.raises(FileExistsError, match="abrupt"):
         tool.generated(folder, bursts)
+    with pytest.raises(FileExistsError, match="n_subjects"):
+        tool.generated(folder, tool.Candidate("3e-3", (-18, 2), subjects=20))
     (folder / "dataset.json").write_text(json.dumps(dict(stamp, abrupt=[0.5, -9.0, [1.0, 2.0]])))
     assert tool.generated(folder, bursts)
+    (folder / "dataset.json").write_text(json.dumps(dict(stamp, n_subjects=20)))
+    assert tool.generated(folder, tool.Candidate("3e-3", (-18, 2), subjects=20))
     for other in (dict(stamp, complete=False), dict(stamp, save_mat=False)):
         (folder / "dataset.json").write_text(json.dumps(other))
         with pytest.raises(FileExistsError):
