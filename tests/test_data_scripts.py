@@ -121,8 +121,8 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
     assert done.returncode == 0, done.stderr[-1000:]
     lines = done.stdout.splitlines()
     generate = [line for line in lines if "generate_data.py" in line]
-    changed = [c for c in tool.CANDIDATES.values()
-               if c.snr != tool.BENCHMARK_SNR or c.bursts is not None or c.subjects is not None]
+    default = (tool.BENCHMARK_SNR, None, None)
+    changed = [c for c in tool.CANDIDATES.values() if (c.snr, c.bursts, c.subjects) != default]
     assert len(generate) == len(changed) and changed
     for c, line in zip(changed, generate):
         assert f"--channel-snr-db {c.snr[0]} {c.snr[1]}" in line and "--size benchmark" in line
