@@ -151,6 +151,13 @@ def test_calibration_study_states_the_benchmark_it_departs_from():
     assert tool.SUBJECTS == SIZES["benchmark"]["n_subjects"] and tool.EPOCHS == run_experiments.DEFAULT_EPOCHS
 
 
+def test_train_benchmark_times_the_candidate_that_chapter_12_finds_calibrated():
+    candidate = _script("bench_train").CALIBRATED_CANDIDATE
+    assert candidate in _script("run_calibration").CANDIDATES
+    chapter = (ROOT / "book" / "ch12_training_and_optimisers.ipynb").read_text()
+    assert f'CALIBRATED = \\"{candidate}\\"' in chapter
+
+
 def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
     import json
 
