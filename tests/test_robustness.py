@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from radarode_lite import data, noise
+from radarode_lite import data, losses, noise
 from radarode_lite.studies import frameworks as FW
 from radarode_lite.studies import noise_conditions as NC
 from radarode_lite.studies import results
@@ -637,6 +637,40 @@ def test_matched_grid_trains_one_network_per_condition(tiny, tmp_path, monkeypat
     assert "clean inputs" not in capsys.readouterr().out  # the stored clean file was not trained again
     assert runner.main(argv[:-1] + ["matched", "--conditions", "radar-snr:0"]) == 2
     assert "input-noise" in capsys.readouterr().err
+
+
+def test_noise_grid_takes_the_rate_and_target_width_and_refuses_to_mix_settings(tiny, tmp_path, monkeypatch, capsys):
+    runner = _run_noise_module()
+    assert runner._DEFAULT_SIGMA == losses.PPI_SIGMA and runner.DEFAULT_LR == 1e-3
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    argv = ["--data", str(tiny["test"].root), "--test-subjects", "1", "--epochs", "1", "--only", "radarode_mtl",
+            "--seeds", "0", "--conditions", "clean", "--out", str(tmp_path), "--no-progress", "--save-models"]
+    assert runner.main(argv + ["--lr", "3e-3", "--ppi-sigma", "8"]) == 0, capsys.readouterr().err
+    stored = results.load_result(tmp_path / "radarode_mtl_seed0_clean.json")
+    assert stored["config"]["lr"] == 3e-3 and stored["config"]["ppi_sigma"] == 8.0
+    assert "--lr 0.003 --ppi-sigma 8" in stored["command"]
+    capsys.readouterr()
+    # resuming with the defaults would mix two protocols in one folder: refused, the file kept
+    for other in ([], ["--lr", "3e-3"], ["--ppi-sigma", "8", "--epochs", "2"]):
+        assert runner.main(argv + other) == 2
+        err = capsys.readouterr().err
+        assert "other settings" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert results.load_result(tmp_path / "radarode_mtl_seed0_clean.json") == stored
+    assert runner.main(argv + ["--lr", "3e-3", "--ppi-sigma", "8"]) == 0  # the same settings: nothing to do
+    for bad in (["--lr", "0"], ["--ppi-sigma", "-1"]):
+        assert runner.main(argv + bad) == 2
+        assert bad[0] in capsys.readouterr().err
+
+
+def test_framework_trains_its_cycle_length_with_the_target_width_asked_for(one_thread, tiny):
+    items = FW.in_memory(tiny["train"])
+    losses_by_width = {}
+    for sigma in (None, 2.0, 8.0):
+        _, record = FW.train_framework("radarode_mtl", items, epochs=1, seed=0, ppi_sigma=sigma)
+        losses_by_width[sigma] = record["train_loss"]["ppi"][-1]
+    assert losses_by_width[None] == losses_by_width[2.0]  # the default width is 2 classes
+    assert losses_by_width[8.0] != losses_by_width[2.0]
 
 
 def _run_noise_module():

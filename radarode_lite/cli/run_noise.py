@@ -23,12 +23,13 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    with the benchmark protocol of chapter 12 (``frameworks.PROTOCOL``): ``book:benchmark``
    (12 subjects x 4 statuses x 20 s), ``--test-subjects`` (4) subjects held out as
    ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the table2 grid's split),
-   ``--epochs`` (16) epochs of Adam (lr 1e-3, batch 32) with a cosine schedule, time-stretch of
+   ``--epochs`` (16) epochs of Adam (``--lr``, 1e-3; batch 32) with a cosine schedule, time-stretch of
    +-30 % and the autocorrelation head of the cycle-length decoder, one CPU thread:
    ``mmecg`` (direct regression of the 4-s ECG; not stretched: the stretch leaves its ECG
    target as it is), ``radarode`` (the shape decoder with its ODE branch, trained alone;
    anchors by signal processing), ``radarode_mtl`` (three tasks, EGA with T = 1 on the shared
-   parameters' gradients, warm-up epoch ``min(4, epochs // 4)``).
+   parameters' gradients, warm-up epoch ``min(4, epochs // 4)``; ``--ppi-sigma`` sets the width
+   of its cycle-length soft target, 2 classes by default).
 2. The held-out subjects' segments are copied under every noise condition of the grid
    (``noise_conditions.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
    burst of 1, 2 or 3 s at 0 dB or -9 dB in one segment in five), the same noise for every
@@ -45,7 +46,9 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    git commit at the start of the run and a fingerprint of the package's source), one file
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
-   so an interrupted grid continues where it stopped. Under abrupt noise the same columns over
+   so an interrupted grid continues where it stopped; a file made with other settings
+   (``--epochs``, ``--lr``, ``--ppi-sigma``, ``--preset``, ``--data-seed``, ``--noise-seed``)
+   stops the grid with an error instead of being mixed with the new runs. Under abrupt noise the same columns over
    the segments with a burst alone are stored too, as ``metrics["burst_segments"]`` (with
    ``"segments"``, their indices, and delta_m against the clean baseline over all segments).
 
@@ -75,8 +78,11 @@ DEFAULT_RESULTS = _common.results_root() / "benchmark"
 DEFAULT_DATA = "book:benchmark"
 DEFAULT_TEST_SUBJECTS = 4
 DEFAULT_EPOCHS = 16
+DEFAULT_LR = 1e-3
 DEFAULT_SEEDS = (0, 1, 2)
 SPLIT_SEED = 0
+#: Width of the cycle-length soft target when ``--ppi-sigma`` is not given (``losses.PPI_SIGMA``).
+_DEFAULT_SIGMA = 2.0
 #: Epochs of a ``--smoke`` run (two, so that the cosine schedule and EGA's loss buffers take a step).
 SMOKE_EPOCHS = 2
 
@@ -90,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                              + "; with --smoke a new temporary folder)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs of every framework")
+    parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam's peak rate (default {DEFAULT_LR:g})")
+    parser.add_argument("--ppi-sigma", type=float, default=None,
+                        help="width in classes of radarode_mtl's cycle-length soft target (default: the loss's, 2)")  # fmt: skip
     parser.add_argument("--only", nargs="+", default=None, metavar="FRAMEWORK",
                         help="frameworks to run: mmecg, radarode, radarode_mtl (default all)")  # fmt: skip
     parser.add_argument("--conditions", nargs="+", default=None, metavar="CONDITION",
@@ -99,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help="book:small, book:default, book:benchmark or a data set folder")  # fmt: skip
     parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
-                        help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")
+                        help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")  # fmt: skip
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
     parser.add_argument("--noise-seed", type=int, default=0, help="seed of the test noise (the same for all runs)")
@@ -173,6 +182,8 @@ def run(args, argv) -> dict:
 
     runs = [(fw, seed, c) for fw in frameworks for seed in seeds for c in conditions]
     todo = [r for r in runs if args.overwrite or results.result_problem(path_of(*r)) is not None]
+    if not args.overwrite:
+        _refuse_other_settings(args, epochs, [path_of(*r) for r in runs if r not in todo])
     if args.list:
         for r in runs:
             print(f"{'todo' if r in todo else 'done'}  {path_of(*r).name}")
@@ -209,6 +220,10 @@ def check_arguments(args) -> tuple[list, list, list]:
 
     if args.epochs < 1 or args.test_subjects < 1:
         raise ValueError(f"--epochs and --test-subjects must be >= 1, got {args.epochs}, {args.test_subjects}")
+    for name in ("lr", "ppi_sigma"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {value}")
     for name in ("data_seed", "noise_seed"):
         if getattr(args, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
@@ -230,6 +245,27 @@ def check_arguments(args) -> tuple[list, list, list]:
         if cond["name"] not in [c["name"] for c in conditions]:
             conditions.append(cond)
     return seeds, frameworks, conditions
+
+
+def _ppi_sigma(args) -> float:
+    """The width of the cycle-length soft target that ``args`` ask for (the loss's default if none)."""
+    return _DEFAULT_SIGMA if args.ppi_sigma is None else float(args.ppi_sigma)
+
+
+def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
+    """Raise ``ValueError`` when a stored results file of this grid was made with other training
+    settings than ``args`` ask for: resuming would mix two protocols in one folder."""
+    from radarode_lite.studies import results
+
+    asked = {"epochs": epochs, "lr": float(args.lr), "ppi_sigma": _ppi_sigma(args), "preset": args.preset,
+             "data_seed": args.data_seed, "noise_seed": args.noise_seed}  # fmt: skip
+    for path in stored_paths:
+        config = {"ppi_sigma": _DEFAULT_SIGMA, **results.load_result(path)["config"]}  # older files: the default
+        found = {k: config.get(k) for k in asked}
+        if found != asked:
+            other = ", ".join(f"{k} {found[k]} (asked {asked[k]})" for k in asked if found[k] != asked[k])
+            raise ValueError(f"{str(path)!r} was made with other settings: {other}; "
+                             "choose another --out, or --overwrite to redo the grid")  # fmt: skip
 
 
 def results_folder(args) -> Path:
@@ -273,7 +309,8 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
         "epochs": epochs,
         "batch_size": 32,
         "optimizer": "adam",
-        "lr": 1e-3,
+        "lr": args.lr,
+        "ppi_sigma": _ppi_sigma(args),
         "protocol": _protocol_record(epochs),
         "train_noise": "clean",
         "split_seed": SPLIT_SEED,
@@ -302,7 +339,7 @@ def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean")
     for fw, seed in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
         checkpoint = folder / "models" / f"{fw}_seed{seed}.pt"
         wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
-                                              "protocol", "train_subjects")}  # fmt: skip
+                                              "ppi_sigma", "protocol", "train_subjects")}  # fmt: skip
         model = record = None
         keep = args.train_noise == "clean"
         if keep and checkpoint.is_file() and not args.overwrite:
@@ -311,12 +348,14 @@ def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean")
             except ValueError as exc:  # a damaged file: trained again
                 print(f"  {exc}; training again", flush=True)
                 loaded, stored = None, {}
+            stored = {"ppi_sigma": _DEFAULT_SIGMA, **stored}  # networks stored before the option: the default
             if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                 model, record = loaded, stored["training"]
         if model is None:
             print(f"  training {fw} seed {seed} ({epochs} epochs, {noise} inputs)", flush=True)
             model, record = frameworks_.train_framework(fw, train_items, epochs=epochs, seed=seed, noise=noise,
-                                                       preset=args.preset, progress=args.progress)  # fmt: skip
+                                                       preset=args.preset, progress=args.progress, lr=args.lr,
+                                                       ppi_sigma=base_config["ppi_sigma"])  # fmt: skip
             record = results.json_safe(record)
             if keep and seed in args.save_models:
                 frameworks_.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
@@ -477,6 +516,10 @@ def _command(args, framework, seed, condition, epochs) -> str:
             parts += ["--data-seed", str(args.data_seed)]
         if args.noise_seed:
             parts += ["--noise-seed", str(args.noise_seed)]
+        if args.lr != DEFAULT_LR:
+            parts += ["--lr", f"{args.lr:g}"]
+        if args.ppi_sigma is not None:
+            parts += ["--ppi-sigma", f"{args.ppi_sigma:g}"]
     if args.train_noise != "clean":
         parts += ["--train-noise", args.train_noise]
     return _common.command_prefix("run_noise") + " " + shlex.join(parts)

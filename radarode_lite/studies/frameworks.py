@@ -107,7 +107,7 @@ def in_memory(dataset) -> list[dict]:
 
 
 def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batch_size=32, lr=None,
-                    progress=False, protocol=None, noise="clean") -> tuple[nn.Module, dict]:  # fmt: skip
+                    progress=False, protocol=None, noise="clean", ppi_sigma=None) -> tuple[nn.Module, dict]:  # fmt: skip
     """Build and train one framework with the benchmark protocol, on clean or noisy inputs; return the model and a record.
 
     The benchmark protocol of chapter 12 (:data:`PROTOCOL`; ``protocol`` overrides its entries),
@@ -142,6 +142,8 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     noise : ``"clean"``, or an input-noise condition (``"snr:0"``, ``"abrupt:-9:3"``) drawn on
         every training batch as the authors' dataset class draws it
         (:class:`~radarode_lite.studies.noise_conditions.TrainingNoise`, after the time-stretch).
+    ppi_sigma : None (the loss's default width) or the width in classes of ``"radarode_mtl"``'s
+        cycle-length soft target (``radarode_lite.train.train``); the other two have no such task.
 
     Returns
     -------
@@ -175,7 +177,7 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
         else:
             kwargs = {**PROTOCOL["ega"], "warmup_epoch": min(4, epochs // 4)}
             history = training.train(model, train_set, tasks=("shape", "anchor", "ppi"), method="ega",
-                                     method_kwargs=kwargs, **common)  # fmt: skip
+                                     method_kwargs=kwargs, ppi_sigma=ppi_sigma, **common)  # fmt: skip
         record = {"method": history.method, "method_kwargs": kwargs, "tasks": list(history.tasks),
                   "train_loss": history.train_loss}  # fmt: skip
     record.update(framework=framework, protocol=used, train_noise=noise_name, train_s=time.perf_counter() - began,
