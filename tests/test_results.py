@@ -100,6 +100,24 @@ def test_run_experiments_smoke_grid_stores_loadable_results(tmp_path):
     again = subprocess.run([sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke",
                             "--results", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert json.loads(again.stdout.strip().splitlines()[-1])["ran"] == 0
+    # the same folder under other settings is refused, not taken as done, and nothing is touched
+    stored = {r["run"]: r for r in records}
+    for other in (["--epochs", "2"], ["--train-arg=--lr=3e-3"]):
+        refused = subprocess.run([sys.executable, str(REPO / "data_scripts" / "run_experiments.py"), "--smoke",
+                                  "--results", str(tmp_path), *other], capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert refused.returncode == 2 and "made by another command" in refused.stderr, refused.stderr[-2000:]
+        assert "--overwrite" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert {r["run"]: r for r in results.load_results(tmp_path / "smoke")} == stored
+
+
+def test_grid_settings_ignore_where_and_how_a_run_was_computed():
+    from radarode_lite.cli import run_experiments
+
+    settings = run_experiments._train_settings
+    a = "python data_scripts/train.py --data d --seed 0 --threads 1 --tasks ppi --out runs/x"
+    b = "radarode-train --data d --seed 0 --threads 2 --device cuda --tasks ppi --out elsewhere"
+    assert settings(a) == settings(b) == ["--data", "d", "--seed", "0", "--tasks", "ppi"]
+    assert settings(a) != settings(a.replace("--seed 0", "--seed 1"))
 
 
 def test_table2_grid_holds_every_row_of_the_paper():

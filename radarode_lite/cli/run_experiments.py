@@ -245,6 +245,12 @@ def _main(argv=None) -> int:
             return 2
     folder = Path(args.results) / grid
     state = {r.name: stored_state(folder / f"{r.name}.json") for r in runs}
+    if not args.overwrite:
+        try:
+            refuse_other_settings(args, [r for r in runs if state[r.name] == "done"], folder)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         for run in runs:
             line = shlex.join(run.train_args(args.data, args.epochs, args.preset, args.device, args.train_arg,
@@ -252,6 +258,36 @@ def _main(argv=None) -> int:
             print(f"{state[run.name]}  {run.name}  {line}")
         return 0
     return run_grid(args, grid, runs, state, folder)
+
+
+def refuse_other_settings(args, runs, folder: Path) -> None:
+    """Raise ``ValueError`` when a stored run's recorded command trains otherwise than this grid
+    would (another data set, epochs, ``--train-arg``...): skipping it as done would mix two
+    protocols in one folder. The device, the thread count and ``--out`` do not count."""
+    from radarode_lite.studies import results
+
+    for run in runs:
+        path = folder / f"{run.name}.json"
+        wanted = run.train_args(args.data, args.epochs, args.preset, "cpu", args.train_arg, args.test_subjects)
+        if args.smoke:
+            wanted = wanted + ["--smoke"]
+        found = _train_settings(results.load_result(path)["command"])
+        if found != _train_settings(shlex.join(["radarode-train", *wanted])):
+            raise ValueError(f"{str(path)!r} was made by another command ({shlex.join(found)}); choose "
+                             "another --out, or --overwrite to run the grid again")  # fmt: skip
+
+
+def _train_settings(command: str) -> list[str]:
+    """The arguments of a recorded ``radarode-train`` command that decide what it trains."""
+    words = shlex.split(command)
+    start = next((i + 1 for i, w in enumerate(words) if w.endswith(("train.py", "radarode-train", "cli.train"))), 0)
+    kept, skip = [], False
+    for word in words[start:]:
+        if skip or word in ("--out", "--device", "--threads"):
+            skip = not skip
+            continue
+        kept.append(word)
+    return kept
 
 
 def stored_state(path: Path) -> str:
