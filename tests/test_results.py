@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -176,7 +177,9 @@ def test_damaged_results_files_are_refused_naming_the_file(tmp_path, damage, mes
 def test_the_grid_reruns_damaged_and_missing_results_and_removes_leftovers(tmp_path, monkeypatch, capsys):
     script = _grid_script()
     folder = tmp_path / "smoke"
-    _save(folder / "ew_seed0.json")  # valid: kept
+    ew = next(r for r in script.smoke_runs() if r.name == "ew_seed0")
+    args = ew.train_args(script.DEFAULT_DATA, script.DEFAULT_EPOCHS, "lite", test_subjects=1) + ["--smoke"]
+    _save(folder / "ew_seed0.json", command="python data_scripts/train.py " + shlex.join(args))  # valid: kept
     _save(folder / "single_ppi_seed0.json")
     (folder / "single_ppi_seed0.json").write_text('{"format": 1, "metrics": {')  # truncated: run again
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
