@@ -23,8 +23,8 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    with the benchmark protocol of chapter 12 (``frameworks.PROTOCOL``): ``book:benchmark``
    (12 subjects x 4 statuses x 20 s), ``--test-subjects`` (4) subjects held out as
    ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the table2 grid's split),
-   ``--epochs`` (16) epochs of Adam (``--lr``, 1e-3; batch 32) with a cosine schedule, time-stretch of
-   +-30 % and the autocorrelation head of the cycle-length decoder, one CPU thread:
+   ``--epochs`` (16) epochs of Adam (``--lr``, 1e-3; batch 32) with a cosine schedule,
+   time-stretch of +-30 % and the autocorrelation head of the cycle-length decoder, one CPU thread:
    ``mmecg`` (direct regression of the 4-s ECG; not stretched: the stretch leaves its ECG
    target as it is), ``radarode`` (the shape decoder with its ODE branch, trained alone;
    anchors by signal processing), ``radarode_mtl`` (three tasks, EGA with T = 1 on the shared
@@ -48,9 +48,10 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
    so an interrupted grid continues where it stopped; a file made with other settings
    (``--epochs``, ``--lr``, ``--ppi-sigma``, ``--preset``, ``--data-seed``, ``--noise-seed``)
-   stops the grid with an error instead of being mixed with the new runs. Under abrupt noise the same columns over
-   the segments with a burst alone are stored too, as ``metrics["burst_segments"]`` (with
-   ``"segments"``, their indices, and delta_m against the clean baseline over all segments).
+   stops the grid with an error instead of being mixed with the new runs. Under abrupt noise
+   the same columns over the segments with a burst alone are stored too, as
+   ``metrics["burst_segments"]`` (with ``"segments"``, their indices, and delta_m against the
+   clean baseline over all segments).
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
 the chapter's figures; when such a file exists and matches the settings, the network is loaded
