@@ -228,6 +228,8 @@ def test_paper_preset_ega_step_on_cpu():
 @pytest.mark.parametrize("index", range(len(NORMAL + STRONG + WEAK + NON_STATIONARY)))
 def test_permutation_invariance(name, index):
     G = (NORMAL + STRONG + WEAK + NON_STATIONARY)[index]
+    if name == "imtl_g" and torch.linalg.matrix_rank(G) == 1:
+        pytest.skip("IMTL-G is ill-posed for collinear rows: its answer depends on the BLAS kernel's rounding")
     perm = torch.randperm(G.shape[0], generator=torch.Generator().manual_seed(index))
     if name == "ega":
         v = torch.linspace(0.5, 1.5, G.shape[0])
