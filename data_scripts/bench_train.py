@@ -94,9 +94,7 @@ def _calibrated() -> dict:
     from radarode_lite.data.cache import default_cache_dir
 
     candidate = run_calibration.CANDIDATES[CALIBRATED_CANDIDATE]
-    root, command = run_calibration.data_command(candidate, default_cache_dir())
-    if command and not run_calibration.generated(Path(root), candidate):
-        subprocess.run([sys.executable, *command], cwd=_REPO, check=True, stdout=subprocess.DEVNULL)
+    root = run_calibration.ensure_data(candidate, default_cache_dir(), quiet=True)
     return dict(NOW, data=root, epochs=candidate.epochs)
 
 

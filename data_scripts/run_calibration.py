@@ -95,6 +95,17 @@ def grid_commands(name: str, data: str, c: Candidate, workers: int) -> list[list
     return [table, ["data_scripts/run_experiments.py", "--grid", "baselines", *out]]
 
 
+def ensure_data(c: Candidate, cache: Path, quiet: bool = False) -> str:
+    """The data argument of candidate ``c``'s grids, its data set generated into ``cache`` first
+    when it is not there (:func:`generated`); ``quiet``: the generator prints nothing."""
+    data, command = data_command(c, cache)
+    if command and not generated(Path(data), c):
+        if not quiet:
+            print("python " + " ".join(command), flush=True)
+        subprocess.run([sys.executable, *command], cwd=REPO, check=True, stdout=subprocess.DEVNULL if quiet else None)
+    return data
+
+
 def generated(folder: Path, c: Candidate) -> bool:
     """Whether ``folder`` holds the complete data set of candidate ``c`` (with its ``.mat`` files).
 
@@ -135,6 +146,7 @@ def main(argv=None) -> int:
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     sys.path.insert(0, str(REPO))
+    from radarode_lite import _files
     from radarode_lite.data.cache import default_cache_dir
 
     records = {}
@@ -143,18 +155,19 @@ def main(argv=None) -> int:
         data, generate = data_command(c, default_cache_dir())
         grids = grid_commands(name, data, c, args.workers)
         records[name] = record(c, data, generate, grids)
-        for command in ([generate] if generate else []) + grids:
+        if args.list:
+            for command in ([generate] if generate else []) + grids:
+                print("python " + " ".join(command), flush=True)
+            continue
+        ensure_data(c, default_cache_dir())
+        for command in grids:
             print("python " + " ".join(command), flush=True)
-            if args.list or (command is generate and generated(Path(data), c)):
-                continue  # listed only, or the data set is already there
             subprocess.run([sys.executable, *command], cwd=REPO, check=True)
     if not args.list:
         path = RESULTS / "calibration.json"
         stored = json.loads(path.read_text()) if path.is_file() else {}
         stored.update(records)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)
+        _files.atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n"))
     return 0
 
 
