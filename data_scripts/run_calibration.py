@@ -3,6 +3,7 @@
     python data_scripts/run_calibration.py              # every candidate, two runs at a time
     python data_scripts/run_calibration.py --list       # the commands, nothing run
     python data_scripts/run_calibration.py --only lr3e-3_snr-18_2
+    python data_scripts/run_calibration.py --only lr3e-3_snr-18_2 --table2   # every row of Table II
 
 Each candidate changes a few settings of the benchmark protocol of Table II
 (``radarode-run-experiments --grid table2``): the learning rate of Adam, the width of the
@@ -85,12 +86,14 @@ def data_command(c: Candidate, cache: Path) -> tuple[str, list[str]]:
     return str(out), command
 
 
-def grid_commands(name: str, data: str, c: Candidate, workers: int) -> list[list[str]]:
-    """The two ``run_experiments.py`` calls of a candidate."""
+def grid_commands(name: str, data: str, c: Candidate, workers: int, table2: bool = False) -> list[list[str]]:
+    """The two ``run_experiments.py`` calls of a candidate: its :data:`ROWS` of Table II (every
+    row when ``table2``) and the trivial baselines."""
     out = ["--out", str((RESULTS / name).relative_to(REPO)), "--data", data]
     extra = [] if c.sigma is None else [f"--train-arg=--ppi-sigma={c.sigma}"]
     extra += [] if c.epochs is None else ["--epochs", str(c.epochs)]
-    table = ["data_scripts/run_experiments.py", "--grid", "table2", "--only", *ROWS, "--seeds", *map(str, SEEDS),
+    rows = [] if table2 else ["--only", *ROWS]
+    table = ["data_scripts/run_experiments.py", "--grid", "table2", *rows, "--seeds", *map(str, SEEDS),
              f"--train-arg=--lr={c.lr}", *extra, "--workers", str(workers), *out]  # fmt: skip
     return [table, ["data_scripts/run_experiments.py", "--grid", "baselines", *out]]
 
@@ -142,6 +145,8 @@ def main(argv=None) -> int:
                         help="candidates to run")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="runs side by side (one thread each)")
     parser.add_argument("--list", action="store_true", help="print the commands and stop")
+    parser.add_argument("--table2", action="store_true",
+                        help="train every row of Table II for the candidates, not only the single-task and EW rows")  # fmt: skip
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
@@ -153,7 +158,7 @@ def main(argv=None) -> int:
     for name in args.only:
         c = CANDIDATES[name]
         data, generate = data_command(c, default_cache_dir())
-        grids = grid_commands(name, data, c, args.workers)
+        grids = grid_commands(name, data, c, args.workers, args.table2)
         records[name] = record(c, data, generate, grids)
         if args.list:
             for command in ([generate] if generate else []) + grids:

@@ -142,6 +142,18 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
     assert sum("--grid baselines" in line for line in lines) == len(tool.CANDIDATES)
 
 
+def test_calibration_study_trains_every_row_of_table2_only_when_asked():
+    tool = _script("run_calibration")
+    name = "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24"
+    c = tool.CANDIDATES[name]
+    some, every = (tool.grid_commands(name, "data", c, 2, table2)[0] for table2 in (False, True))
+    assert some[:3] == every[:3] and some[3:6] == ["--only", *tool.ROWS] and "--only" not in every
+    assert [a for a in some if a not in ("--only", *tool.ROWS)] == every
+    done = subprocess.run([sys.executable, str(ROOT / "data_scripts" / "run_calibration.py"), "--list", "--only", name,
+                           "--table2"], cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and " ".join(every[:-1]) in done.stdout, done.stderr[-1000:]
+
+
 def test_calibration_study_states_the_benchmark_it_departs_from():
     from radarode_lite.cli import run_experiments
     from radarode_lite.data import SIZES
