@@ -10,7 +10,7 @@ Each candidate changes a few settings of the benchmark protocol of Table II
 cycle-length soft target (``radarode-train --ppi-sigma``) and the data set: the SNR range of its
 radar channels (``radarode-generate-data --channel-snr-db``), bursts of noise in a share of its
 segments (``--abrupt``, body movements) or the number of people in it (``--subjects``; four of
-them are always the held-out ones). For each it trains the three
+them are always the held-out ones) and the seconds per recording (``--duration``). For each it trains the three
 single-task networks and radarODE-MTL with equal weights on every seed (``--grid table2 --only
 single ew``) and scores the trivial baselines on the same held-out subjects (``--grid
 baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``. A data set other
@@ -36,6 +36,8 @@ RESULTS = REPO / "book" / "data" / "results" / "benchmark" / "calibration"
 BENCHMARK_SNR = (-15, 5)
 #: The benchmark's number of subjects, ``radarode_lite.data.SIZES["benchmark"]``.
 SUBJECTS = 12
+#: The benchmark's seconds per recording, ``radarode_lite.data.SIZES["benchmark"]``.
+DURATION = 20.0
 #: The grid's epochs (``radarode-run-experiments --grid table2``).
 EPOCHS = 16
 
@@ -44,7 +46,8 @@ class Candidate(NamedTuple):
     """One variant of the protocol: Adam's rate (as written on the command line), the radar
     channels' SNR range in dB, the width of the cycle-length target (None: the default, 2
     classes), the bursts ``(fraction, snr_db, min_s, max_s)`` of ``--abrupt`` (None: none), the
-    number of subjects (None: the benchmark's 12) and of epochs (None: the grid's 16)."""
+    number of subjects (None: the benchmark's 12), of epochs (None: the grid's 16) and the seconds
+    per recording (None: the benchmark's 20; a shorter recording gives fewer, cheaper segments)."""
 
     lr: str
     snr: tuple = BENCHMARK_SNR
@@ -52,6 +55,7 @@ class Candidate(NamedTuple):
     bursts: tuple | None = None
     subjects: int | None = None
     epochs: int | None = None
+    duration: float | None = None
 
 
 CANDIDATES = {
@@ -63,6 +67,9 @@ CANDIDATES = {
     "lr3e-3_sigma8_snr-19.5_0.5_subjects20": Candidate("3e-3", (-19.5, 0.5), 8, subjects=20),
     "lr3e-3_sigma8_snr-19.5_0.5_subjects24": Candidate("3e-3", (-19.5, 0.5), 8, subjects=24),
     "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24": Candidate("3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24),
+    "lr3e-3_sigma8_snr-19.5_0.5_subjects20_duration12_epochs24": Candidate(
+        "3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24, duration=12
+    ),
 }
 #: The runs of each candidate: the single-task rows and radarODE-MTL with equal weights.
 ROWS = ("single", "ew")
@@ -71,11 +78,12 @@ SEEDS = (0, 1, 2, 3, 4)
 
 def data_command(c: Candidate, cache: Path) -> tuple[str, list[str]]:
     """``(data argument of the grids, command that generates it or [])`` for a candidate."""
-    if c.snr == BENCHMARK_SNR and c.bursts is None and c.subjects is None:
+    if c.snr == BENCHMARK_SNR and c.bursts is None and c.subjects is None and c.duration is None:
         return "book:benchmark", []
     low, high = c.snr
     name = f"calibration_snr{low}_{high}" + ("" if c.bursts is None else "_abrupt" + "_".join(map(str, c.bursts)))
     name += "" if c.subjects is None else f"_subjects{c.subjects}"
+    name += "" if c.duration is None else f"_duration{c.duration:g}"
     out = cache / name
     command = ["data_scripts/generate_data.py", "--out", str(out), "--size", "benchmark", "--seed", "0",
                "--channel-snr-db", str(low), str(high), "--no-progress"]  # fmt: skip
@@ -83,6 +91,8 @@ def data_command(c: Candidate, cache: Path) -> tuple[str, list[str]]:
         command += ["--abrupt", *map(str, c.bursts)]
     if c.subjects is not None:
         command += ["--subjects", str(c.subjects)]
+    if c.duration is not None:
+        command += ["--duration", f"{c.duration:g}"]
     return str(out), command
 
 
@@ -122,7 +132,8 @@ def generated(folder: Path, c: Candidate) -> bool:
     info = json.loads(stamp.read_text())
     bursts = None if c.bursts is None else [float(c.bursts[0]), float(c.bursts[1]), [float(v) for v in c.bursts[2:]]]
     wanted = {"complete": True, "channel_snr_db": [float(v) for v in c.snr], "seed": 0, "save_mat": True,
-              "abrupt": bursts, "n_subjects": c.subjects or SUBJECTS}  # fmt: skip
+              "abrupt": bursts, "n_subjects": c.subjects or SUBJECTS,
+              "duration_s": float(c.duration or DURATION)}  # fmt: skip
     found = {key: info.get(key) for key in wanted}
     if found == wanted:
         return True
@@ -135,6 +146,7 @@ def record(c: Candidate, data: str, generate: list, grids: list) -> dict:
     return {"channel_snr_db": list(c.snr), "lr": float(c.lr), "ppi_sigma": 2.0 if c.sigma is None else float(c.sigma),
             "bursts": None if c.bursts is None else dict(zip(("fraction", "snr_db", "min_s", "max_s"), c.bursts)),
             "subjects": c.subjects or SUBJECTS, "epochs": c.epochs or EPOCHS,
+            "duration_s": float(c.duration or DURATION),
             "data": data, "generate": " ".join(["python", *generate]) if generate else None,
             "grids": [" ".join(["python", *g]) for g in grids]}  # fmt: skip
 

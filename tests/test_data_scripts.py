@@ -121,16 +121,17 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
     assert done.returncode == 0, done.stderr[-1000:]
     lines = done.stdout.splitlines()
     generate = [line for line in lines if "generate_data.py" in line]
-    default = (tool.BENCHMARK_SNR, None, None)
-    changed = [c for c in tool.CANDIDATES.values() if (c.snr, c.bursts, c.subjects) != default]
+    default = (tool.BENCHMARK_SNR, None, None, None)
+    changed = [c for c in tool.CANDIDATES.values() if (c.snr, c.bursts, c.subjects, c.duration) != default]
     assert len(generate) == len(changed) and changed
     for c, line in zip(changed, generate):
         assert f"--channel-snr-db {c.snr[0]} {c.snr[1]}" in line and "--size benchmark" in line
         assert ("--abrupt " + " ".join(map(str, c.bursts)) in line) if c.bursts else "--abrupt" not in line
         assert (f"--subjects {c.subjects}" in line) if c.subjects else "--subjects" not in line
+        assert (f"--duration {c.duration:g}" in line) if c.duration else "--duration" not in line
         assert "--no-mat" not in line  # the signal-processing baseline reads the .mat files
     # one folder for each data set; candidates that differ only in training share theirs
-    designs = {(c.snr, c.bursts, c.subjects) for c in changed}
+    designs = {(c.snr, c.bursts, c.subjects, c.duration) for c in changed}
     assert len({line.split("--out ")[1].split()[0] for line in generate}) == len(designs) < len(generate)
     grids = [line for line in lines if "--grid table2" in line]
     assert len(grids) == len(tool.CANDIDATES)
@@ -161,6 +162,7 @@ def test_calibration_study_states_the_benchmark_it_departs_from():
     tool = _script("run_calibration")
     assert tool.BENCHMARK_SNR == SIZES["benchmark"]["channel_snr_db"]
     assert tool.SUBJECTS == SIZES["benchmark"]["n_subjects"] and tool.EPOCHS == run_experiments.DEFAULT_EPOCHS
+    assert tool.DURATION == SIZES["benchmark"]["duration_s"]
 
 
 def test_train_benchmark_times_the_candidate_that_chapter_12_finds_calibrated():
@@ -179,7 +181,7 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
     assert not tool.generated(folder, plain)
     folder.mkdir()
     stamp = {"complete": True, "channel_snr_db": [-18.0, 2.0], "seed": 0, "save_mat": True, "abrupt": None,
-             "n_subjects": 12}  # fmt: skip
+             "n_subjects": 12, "duration_s": 20.0}  # fmt: skip
     (folder / "dataset.json").write_text(json.dumps(stamp))
     assert tool.generated(folder, plain)
     with pytest.raises(FileExistsError, match="channel_snr_db"):
@@ -192,6 +194,10 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
     assert tool.generated(folder, bursts)
     (folder / "dataset.json").write_text(json.dumps(dict(stamp, n_subjects=20)))
     assert tool.generated(folder, tool.Candidate("3e-3", (-18, 2), subjects=20))
+    with pytest.raises(FileExistsError, match="duration_s"):
+        tool.generated(folder, tool.Candidate("3e-3", (-18, 2), subjects=20, duration=12))
+    (folder / "dataset.json").write_text(json.dumps(dict(stamp, n_subjects=20, duration_s=12.0)))
+    assert tool.generated(folder, tool.Candidate("3e-3", (-18, 2), subjects=20, duration=12))
     for other in (dict(stamp, complete=False), dict(stamp, save_mat=False)):
         (folder / "dataset.json").write_text(json.dumps(other))
         with pytest.raises(FileExistsError):
