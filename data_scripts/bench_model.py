@@ -34,6 +34,10 @@ import os
 import platform
 import statistics
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations only: torch loads inside the functions
+    from radarode_lite.models import RadarODEMTL
 
 BATCH = 32
 
