@@ -20,7 +20,7 @@ so that a change of machine load touches them alike:
   set is generated into the cache first if it is not there (about a minute). Here the
   gradient methods are timed a second way too, ``gradient_params_loop``: the task
   cotangents carried through the backbone one backward pass at a time instead of in one
-  vectorised (``torch.func.vmap``) pass (``batched=False``, the same gradients); its
+  vectorised (``torch.func.vmap``) pass (``batched=False``, the same gradients up to rounding); its
   ``grid_looped`` is the grid projected with that timing for every gradient method.
 
 For each: ``s_per_epoch`` of the kinds ``ew`` (one backward pass of the summed loss),

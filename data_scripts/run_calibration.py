@@ -9,12 +9,13 @@ Each candidate changes a few settings of the benchmark protocol of Table II
 (``radarode-run-experiments --grid table2``): the learning rate of Adam, the width of the
 cycle-length soft target (``radarode-train --ppi-sigma``) and the data set: the SNR range of its
 radar channels (``radarode-generate-data --channel-snr-db``), bursts of noise in a share of its
-segments (``--abrupt``, body movements) or the number of people in it (``--subjects``; four of
-them are always the held-out ones) and the seconds per recording (``--duration``). For each it trains the three
-single-task networks and radarODE-MTL with equal weights on every seed (``--grid table2 --only
-single ew``) and scores the trivial baselines on the same held-out subjects (``--grid
-baselines``), into ``book/data/results/benchmark/calibration/<candidate>/``. A data set other
-than the benchmark's is generated once, with its ``.mat`` files, into the cache folder
+segments (``--abrupt``, body movements), the number of people in it (``--subjects``; four of
+them are always the held-out ones) or the seconds per recording (``--duration``). For each it
+trains the three single-task networks and radarODE-MTL with equal weights on every seed
+(``--grid table2 --only single ew``; every row with ``--table2``) and scores the trivial
+baselines on the same held-out subjects (``--grid baselines``), into
+``book/data/results/benchmark/calibration/<candidate>/``. A data set other than the
+benchmark's is generated once, with its ``.mat`` files, into the cache folder
 (``$RADARODE_DATA`` or ``~/.cache/radarode_lite``) as ``calibration_snr<low>_<high>[...]``;
 ``calibration.json`` beside the results records every candidate's settings and the commands
 that made its data and its runs. The ``.mat`` files hold each recording before the bursts (the
@@ -158,7 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="runs side by side (one thread each)")
     parser.add_argument("--list", action="store_true", help="print the commands and stop")
     parser.add_argument("--table2", action="store_true",
-                        help="train every row of Table II for the candidates, not only the single-task and EW rows")  # fmt: skip
+                        help="train every row of Table II, not only the single-task and EW rows")  # fmt: skip
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
