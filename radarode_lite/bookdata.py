@@ -41,7 +41,7 @@ def book_file(name="") -> Path:
 
     Parameters
     ----------
-    name : relative POSIX path such as ``"paper/table2_optimisers.csv"`` or ``"results/benchmark/noise"``;
+    name : relative POSIX path such as ``"paper/table2_optimisers.csv"`` or ``"results/benchmark/table2"``;
         ``""`` is the data folder itself. Folders are never downloaded: they travel with the package.
 
     Returns

@@ -20,7 +20,7 @@ def test_book_file_finds_the_checkout_files_from_anywhere(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)  # outside the repository: found beside the (editable) package
     table = bookdata.book_file("paper/table2_optimisers.csv")
     assert table.is_file() and table.parts[-4:] == ("book", "data", "paper", "table2_optimisers.csv")
-    assert bookdata.book_file("results/benchmark/noise").is_dir()
+    assert bookdata.book_file("results/benchmark/table2").is_dir()
     assert bookdata.book_file() == table.parents[1]
 
 

@@ -165,6 +165,19 @@ def test_calibration_study_states_the_benchmark_it_departs_from():
     assert tool.DURATION == SIZES["benchmark"]["duration_s"]
 
 
+def test_book_calibrated_data_set_is_the_calibrated_candidates():
+    """``book:calibrated`` (chapters 8 and 14) must stay the data set that chapter 12's calibrated
+    candidate generates: the same people, recordings and radar channels (seed 0)."""
+    from radarode_lite.data import SIZES
+
+    tool = _script("run_calibration")
+    c = tool.CANDIDATES[_script("bench_train").CALIBRATED_CANDIDATE]
+    size = SIZES["calibrated"]
+    assert size["channel_snr_db"] == tuple(c.snr) and size["n_subjects"] == c.subjects
+    assert size["duration_s"] == (c.duration or tool.DURATION)
+    assert c.bursts is None
+
+
 def test_train_benchmark_times_the_candidate_that_chapter_12_finds_calibrated():
     candidate = _script("bench_train").CALIBRATED_CANDIDATE
     assert candidate in _script("run_calibration").CANDIDATES

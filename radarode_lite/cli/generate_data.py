@@ -26,7 +26,7 @@ from radarode_lite.conventions import STATUSES
 #: Choices of the flags, written out so that ``--help`` answers without importing torch
 #: (tests check them against ``radarode_lite.data`` and ``radarode_lite.timefreq``).
 PRESETS = ("lite", "paper")
-SIZES = ("benchmark", "default", "small")
+SIZES = ("benchmark", "calibrated", "default", "small")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="spectrogram preset: lite (8 x 32 x 120) or paper (50 x 71 x 120)")  # fmt: skip
     parser.add_argument("--size", default="default", choices=list(SIZES),
                         help="small: 2 subjects x 12 s; default: 6 subjects x 30 s; benchmark: 12 subjects x 20 s "
-                             "with radar channels at -15 to 5 dB (4 statuses each)")  # fmt: skip
+                             "with radar channels at -15 to 5 dB; calibrated: 20 subjects x 20 s at -19.5 to 0.5 dB "
+                             "(4 statuses each)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
     parser.add_argument("--subjects", type=int, default=None, help="number of subjects (overrides --size)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per recording (overrides --size)")

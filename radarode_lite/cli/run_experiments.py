@@ -42,13 +42,16 @@ Each child works in a hidden scratch folder of the results folder, removed on ev
 ``kill`` (SIGTERM), ``Ctrl-C`` or a hang-up stops the children too, and after ``kill -9`` they
 stop by themselves; the scratch folders of a killed grid are removed by the next run.
 
-Benchmark protocol (what chapter 12 reports): the ``lite`` preset on ``book:benchmark`` (12
-subjects x 4 statuses x 20 s, radar channels at -15 to 5 dB; 4 subjects held out, drawn with
-split seed 0), ``--epochs`` epochs of Adam (lr 1e-3, batch 32) with a cosine schedule,
-time-stretch augmentation of +-30 % and the autocorrelation head of the cycle-length decoder
-(:data:`PROTOCOL_ARGS`; chapter 8). Every method takes the gradients of the shared
+Defaults of ``table2`` and ``baselines``, the first benchmark of chapter 12: the ``lite`` preset
+on ``book:benchmark`` (12 subjects x 4 statuses x 20 s, radar channels at -15 to 5 dB; 4
+subjects held out, drawn with split seed 0), ``--epochs`` epochs of Adam (lr 1e-3, batch 32)
+with a cosine schedule, time-stretch augmentation of +-30 % and the autocorrelation head of the
+cycle-length decoder (:data:`PROTOCOL_ARGS`; chapter 8). Every method takes the gradients of the shared
 parameters, as the authors' ``main.py`` does (``rep_grad = False``); EGA's warm-up epoch is
-``min(4, epochs // 4)``, its alignment the paper's form (chapter 11 compares the two).
+``min(4, epochs // 4)``, its alignment the paper's form (chapter 11 compares the two). Chapter
+12's Table II is trained on the calibrated benchmark: ``--data book:calibrated --epochs 24
+--train-arg=--lr=3e-3 --train-arg=--ppi-sigma=8`` (``data_scripts/run_calibration.py --table2``
+runs it with these settings into the folder the chapter reads).
 """
 
 from __future__ import annotations

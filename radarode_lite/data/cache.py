@@ -34,7 +34,8 @@ def book_dataset(size="small", preset="lite", seed=0, root=None) -> Path:
     The data set is ``root/<preset>_<size>_seed<seed>/``, written by
     :func:`radarode_lite.data.generate_dataset` (sizes in :data:`radarode_lite.data.SIZES`:
     ``"small"`` is 2 subjects x 4 statuses x 12 s, 72 segments, ``"default"`` 6 subjects x 4
-    statuses x 30 s, ``"benchmark"`` 12 subjects x 4 statuses x 20 s with noisier radar channels) with the MMECG ``.mat`` files of the whole recordings in its ``mat/``.
+    statuses x 30 s, ``"benchmark"`` 12 subjects x 4 statuses x 20 s with noisier radar channels,
+    ``"calibrated"`` 20 subjects x 4 statuses x 20 s with noisier ones still) with the MMECG ``.mat`` files of the whole recordings in its ``mat/``.
     The same arguments and the same package code always give the same bytes, so the copy is
     generated once and then reused. A stamp file, ``book_dataset.json``, records a fingerprint
     of the code that generated it (:func:`generator_fingerprint`); a copy made by other code
@@ -47,7 +48,7 @@ def book_dataset(size="small", preset="lite", seed=0, root=None) -> Path:
 
     Parameters
     ----------
-    size : ``"small"``, ``"default"`` or ``"benchmark"``.
+    size : ``"small"``, ``"default"``, ``"benchmark"`` or ``"calibrated"``.
     preset : ``"lite"`` (8 x 32 x 120 spectrograms) or ``"paper"`` (50 x 71 x 120).
     seed : int >= 0.
     root : folder holding the cached data sets; None for :func:`default_cache_dir`

@@ -45,11 +45,15 @@ __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 #: ``"benchmark"``: 12 subjects x 4 statuses x 20 s with radar channels at -15 to 5 dB SNR
 #: (instead of :data:`radarode_lite.signals.CHANNEL_SNR_DB`), the data set of the experiment
 #: grids (chapters 12 and 14): noisy enough that no task sits at its floor, with enough
-#: subjects to hold out four (about 30 s to generate).
+#: subjects to hold out four (about 30 s to generate); ``"calibrated"``: 20 subjects x 4 statuses
+#: x 20 s with radar channels at -19.5 to 0.5 dB, the calibrated benchmark of chapter 12 (its
+#: Table II) and of chapter 14, whose single-task networks land near the paper's single-task row
+#: (about a minute to generate).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
     "benchmark": {"n_subjects": 12, "duration_s": 20.0, "channel_snr_db": (-15.0, 5.0)},
+    "calibrated": {"n_subjects": 20, "duration_s": 20.0, "channel_snr_db": (-19.5, 0.5)},
 }
 #: Name and version written into every ``segments.json``.
 GENERATOR = f"radarode_lite {__version__}"
@@ -139,7 +143,7 @@ def generate_dataset(root, n_subjects=None, statuses=STATUSES, trials=1, duratio
     statuses : sequence of :data:`STATUSES`.
     trials : int >= 1, recordings per subject and status.
     duration_s : s per recording (>= 4), or None for the size's.
-    size : ``"small"``, ``"default"`` or ``"benchmark"`` (:data:`SIZES`).
+    size : ``"small"``, ``"default"``, ``"benchmark"`` or ``"calibrated"`` (:data:`SIZES`).
     preset : spectrogram preset, ``"lite"`` (8 x 32 x 120) or ``"paper"`` (50 x 71 x 120).
     seed : int >= 0.
     snr_db : None or dB of constant noise.

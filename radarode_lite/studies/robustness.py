@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The four columns of Tables III and V, in their order: the study's own metric names, which
-#: the stored results under ``book/data/results/benchmark/noise`` use. They score the 4-s ECG window, not
+#: the stored results of the noise grids (``radarode-run-noise``) use. They score the 4-s ECG window, not
 #: the pipeline's tasks, so they differ from :data:`radarode_lite.conventions.TASK_METRICS`:
 #: ``rmse`` is the shape task's ``rmse_norm`` taken over the whole normalised window,
 #: ``pcc_pct`` the same name for the window, ``peak_error_ms`` the anchor task's
