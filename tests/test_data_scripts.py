@@ -215,3 +215,21 @@ def test_calibration_data_set_is_reused_only_when_its_stamp_matches(tmp_path):
         (folder / "dataset.json").write_text(json.dumps(other))
         with pytest.raises(FileExistsError):
             tool.generated(folder, plain)
+
+
+def test_noise_bench_projects_the_networks_and_tests_each_grid_runs():
+    bench = _script("bench_noise")
+    one = {"mmecg": 1.0, "radarode": 1.0, "radarode_mtl": 1.0}
+    none = dict.fromkeys(one, 0.0)
+    # one second per network trained: the matched grid trains 3 seeds x 3 frameworks x 13
+    # conditions, the clean grid 9 networks; Tables III and V take 7 conditions each
+    trained = bench._grids(one, one, none, 0.0, "")
+    assert trained == {"clean_trained": 9, "matched": 117, "table3_matched": 63, "table5_matched": 63}
+    # the matched grid trains under noise but for its clean baseline, the other on clean inputs
+    assert bench._grids(one, none, none, 0.0, "")["matched"] == 9
+    assert bench._grids(none, one, none, 0.0, "")["matched"] == 108
+    assert bench._grids(none, one, none, 0.0, "")["clean_trained"] == 0
+    # one second per test: every network is tested under every condition, once
+    tested = bench._grids(none, none, one, 0.0, "_looped")
+    assert tested["clean_trained_looped"] == tested["matched_looped"] == 117
+    assert bench._grids(none, none, none, 1.0, "")["matched"] == 13  # one noisy copy per condition
