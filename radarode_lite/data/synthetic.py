@@ -47,8 +47,8 @@ __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 #: grids (chapters 12 and 14): noisy enough that no task sits at its floor, with enough
 #: subjects to hold out four (about 30 s to generate); ``"calibrated"``: 20 subjects x 4 statuses
 #: x 20 s with radar channels at -19.5 to 0.5 dB, the calibrated benchmark of chapter 12 (its
-#: Table II) and of chapter 14, whose single-task networks land near the paper's single-task row
-#: (about a minute to generate).
+#: Table II) and of chapter 8's ablations, on which the single-task networks land near the
+#: paper's single-task row (about a minute to generate).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
