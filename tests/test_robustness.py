@@ -641,23 +641,27 @@ def test_matched_grid_trains_one_network_per_condition(tiny, tmp_path, monkeypat
 
 def test_noise_grid_takes_the_rate_and_target_width_and_refuses_to_mix_settings(tiny, tmp_path, monkeypatch, capsys):
     runner = _run_noise_module()
-    assert runner._DEFAULT_SIGMA == losses.PPI_SIGMA and runner.DEFAULT_LR == 1e-3
+    # the defaults are the calibrated benchmark's (chapter 12); files older than --ppi-sigma: the loss's width
+    assert runner._LOSS_SIGMA == losses.PPI_SIGMA
+    assert (runner.DEFAULT_DATA, runner.DEFAULT_EPOCHS, runner.DEFAULT_LR, runner.DEFAULT_PPI_SIGMA) == (
+        "book:calibrated", 24, 3e-3, 8.0)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):
         monkeypatch.setenv(var, os.environ.get(var, "1"))
     argv = ["--data", str(tiny["test"].root), "--test-subjects", "1", "--epochs", "1", "--only", "radarode_mtl",
             "--seeds", "0", "--conditions", "clean", "--out", str(tmp_path), "--no-progress", "--save-models"]
-    assert runner.main(argv + ["--lr", "3e-3", "--ppi-sigma", "8"]) == 0, capsys.readouterr().err
+    assert runner.main(argv + ["--lr", "1e-3", "--ppi-sigma", "2"]) == 0, capsys.readouterr().err
     stored = results.load_result(tmp_path / "radarode_mtl_seed0_clean.json")
-    assert stored["config"]["lr"] == 3e-3 and stored["config"]["ppi_sigma"] == 8.0
-    assert "--lr 0.003 --ppi-sigma 8" in stored["command"]
+    assert stored["config"]["lr"] == 1e-3 and stored["config"]["ppi_sigma"] == 2.0
+    # the command names every setting, defaults too, so that it does not depend on the defaults of the day
+    assert f"--data {tiny['test'].root} --lr 0.001 --ppi-sigma 2" in stored["command"]
     capsys.readouterr()
     # resuming with the defaults would mix two protocols in one folder: refused, the file kept
-    for other in ([], ["--lr", "3e-3"], ["--ppi-sigma", "8", "--epochs", "2"]):
+    for other in ([], ["--lr", "1e-3"], ["--ppi-sigma", "2", "--epochs", "2"]):
         assert runner.main(argv + other) == 2
         err = capsys.readouterr().err
         assert "other settings" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert results.load_result(tmp_path / "radarode_mtl_seed0_clean.json") == stored
-    assert runner.main(argv + ["--lr", "3e-3", "--ppi-sigma", "8"]) == 0  # the same settings: nothing to do
+    assert runner.main(argv + ["--lr", "1e-3", "--ppi-sigma", "2"]) == 0  # the same settings: nothing to do
     for bad in (["--lr", "0"], ["--ppi-sigma", "-1"]):
         assert runner.main(argv + bad) == 2
         assert bad[0] in capsys.readouterr().err

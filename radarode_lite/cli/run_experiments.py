@@ -20,12 +20,12 @@ Grids:
 - ``baselines``: the trivial baselines on the table2 grid's held-out subjects (the mean training
   beat, the median cycle length, a fixed rate, the signal-processing anchors;
   ``radarode_lite.studies.baselines``), one file ``<out>/baselines/baselines_seed0.json``.
-- ``noise``: the robustness study of chapter 14 on the same benchmark protocol
-  (``radarode-run-noise`` holds it; this tool forwards ``--out`` (as ``--out <out>/noise``;
-  without ``--out``, its default ``<results root>/benchmark/noise``, the folder chapter 14
-  reads), ``--seeds``, ``--epochs``, ``--data``, ``--test-subjects``, ``--preset``, ``--only``
-  (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it; so
-  ``--grid noise --out book/data/results/benchmark`` writes ``book/data/results/benchmark/noise``).
+- ``noise``: the robustness study of chapter 14, on the calibrated benchmark of chapter 12's
+  Table II by default (``radarode-run-noise`` holds it and its defaults; this tool forwards
+  ``--out`` (as ``--out <out>/noise``; without ``--out``, its default, the ``noise`` folder
+  chapter 14 reads), ``--seeds``, ``--epochs``, ``--data``, ``--test-subjects``, ``--preset``,
+  ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it; so
+  ``--grid noise --out <folder>`` writes ``<folder>/noise``).
 - ``digits``: the second multi-task problem of chapter 15 (``radarode-run-digits``; this
   tool forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
   ``--list`` and ``--smoke``).
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="which grid to run")  # fmt: skip
     parser.add_argument("--out", dest="results", default=None,
                         help="results folder, one sub-folder per grid (" + _common.RESULTS_RULE.format(sub="")
-                             + "; the noise grid: benchmark/noise there)")  # fmt: skip
+                             + "; the noise grid: <out>/noise, without --out radarode-run-noise's default)")  # fmt: skip
     parser.add_argument("--results", dest="results", help=argparse.SUPPRESS)  # the old name of --out
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds of every configuration (table2: 0 1 2 3 4; noise, digits: their own)")  # fmt: skip

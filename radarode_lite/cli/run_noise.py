@@ -8,10 +8,12 @@
     radarode-run-noise --train-noise matched    # the authors' way: trained under each condition's noise
 
 In a clone of the book, ``python data_scripts/run_noise.py`` is the same command, and
-``radarode-run-experiments --grid noise --out book/data/results/benchmark`` runs it into
-``book/data/results/benchmark/noise``. The results go to ``--out``; by default the checkout's
-``book/data/results/benchmark/noise`` when run from a clone of the book (chapter 14 reads them
-there), else ``./results/benchmark/noise`` in the current folder.
+``radarode-run-experiments --grid noise --out <folder>`` runs it into ``<folder>/noise``. The
+results go to ``--out``; by default to ``noise`` (``noise_matched`` with ``--train-noise
+matched``) in the calibrated benchmark's folder of the checkout,
+``book/data/results/benchmark/calibration/lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24/``,
+when run from a clone of the book (chapter 14 reads them there), else in the same folder below
+``./results`` of the current folder.
 
 Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``frameworks``, ``robustness``):
 
@@ -19,17 +21,17 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    (with ``--train-noise matched``, once per seed and condition, under that condition's input
    noise drawn afresh for every batch, ``noise_conditions.TrainingNoise``: the authors' dataset
    class adds its noise to the training and the test subjects alike; those networks are not
-   kept, and the results go to ``benchmark/noise_matched``)
-   with the benchmark protocol of chapter 12 (``frameworks.PROTOCOL``): ``book:benchmark``
-   (12 subjects x 4 statuses x 20 s), ``--test-subjects`` (4) subjects held out as
-   ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the table2 grid's split),
-   ``--epochs`` (16) epochs of Adam (``--lr``, 1e-3; batch 32) with a cosine schedule,
+   kept, and the results go to ``noise_matched``)
+   with the protocol of chapter 12's Table II (``frameworks.PROTOCOL``): ``book:calibrated``
+   (20 subjects x 4 statuses x 20 s, radar channels at -19.5 to 0.5 dB), ``--test-subjects`` (4)
+   subjects held out as ``data.subject_split(root, test_subjects=4, seed=0)`` draws them (the
+   table2 grid's split), ``--epochs`` (24) epochs of Adam (``--lr``, 3e-3; batch 32) with a cosine schedule,
    time-stretch of +-30 % and the autocorrelation head of the cycle-length decoder, one CPU thread:
    ``mmecg`` (direct regression of the 4-s ECG; not stretched: the stretch leaves its ECG
    target as it is), ``radarode`` (the shape decoder with its ODE branch, trained alone;
    anchors by signal processing), ``radarode_mtl`` (three tasks, EGA with T = 1 on the shared
    parameters' gradients, warm-up epoch ``min(4, epochs // 4)``; ``--ppi-sigma`` sets the width
-   of its cycle-length soft target, 2 classes by default).
+   of its cycle-length soft target, 8 classes by default).
 2. The held-out subjects' segments are copied under every noise condition of the grid
    (``noise_conditions.GRID_CONDITIONS``: clean; constant noise at 6, 3, 0, -1, -2, -3 dB; one
    burst of 1, 2 or 3 s at 0 dB or -9 dB in one segment in five), the same noise for every
@@ -72,18 +74,23 @@ from types import SimpleNamespace
 
 from radarode_lite.cli import _common
 
-#: Default parent folder of the stored results (chapter 14 reads ``book/data/results/benchmark/noise`` of a checkout).
-DEFAULT_RESULTS = _common.results_root() / "benchmark"
-#: Defaults of the benchmark protocol (chapter 12): data set, held-out subjects (split seed
-#: :data:`SPLIT_SEED`), epochs; and the seeds of the grid.
-DEFAULT_DATA = "book:benchmark"
+#: Default parent folder of the stored results: the calibrated benchmark's folder (chapter 14
+#: reads its ``noise`` and ``noise_matched`` in a checkout).
+BENCHMARK_FOLDER = "benchmark/calibration/lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24"
+DEFAULT_RESULTS = _common.results_root() / BENCHMARK_FOLDER
+#: Defaults of the calibrated benchmark's protocol (chapter 12's Table II): data set, held-out
+#: subjects (split seed :data:`SPLIT_SEED`), epochs, Adam's rate, the width in classes of the
+#: cycle-length soft target; and the seeds of the grid.
+DEFAULT_DATA = "book:calibrated"
 DEFAULT_TEST_SUBJECTS = 4
-DEFAULT_EPOCHS = 16
-DEFAULT_LR = 1e-3
+DEFAULT_EPOCHS = 24
+DEFAULT_LR = 3e-3
+DEFAULT_PPI_SIGMA = 8.0
 DEFAULT_SEEDS = (0, 1, 2)
 SPLIT_SEED = 0
-#: Width of the cycle-length soft target when ``--ppi-sigma`` is not given (``losses.PPI_SIGMA``).
-_DEFAULT_SIGMA = 2.0
+#: Width of the cycle-length soft target of results files and networks stored before the
+#: option existed (``losses.PPI_SIGMA``).
+_LOSS_SIGMA = 2.0
 #: Epochs of a ``--smoke`` run (two, so that the cosine schedule and EGA's loss buffers take a step).
 SMOKE_EPOCHS = 2
 
@@ -93,13 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", default=None, help=argparse.SUPPRESS)  # the old form: <results>/noise
     parser.add_argument("--out", default=None,
                         help="folder of the results files ("
-                             + _common.RESULTS_RULE.format(sub="benchmark/noise")
+                             + _common.RESULTS_RULE.format(sub=BENCHMARK_FOLDER + "/noise")
                              + "; with --smoke a new temporary folder)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="training epochs of every framework")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"training epochs of every framework (default {DEFAULT_EPOCHS})")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam's peak rate (default {DEFAULT_LR:g})")
-    parser.add_argument("--ppi-sigma", type=float, default=None,
-                        help="width in classes of radarode_mtl's cycle-length soft target (default: the loss's, 2)")  # fmt: skip
+    parser.add_argument("--ppi-sigma", type=float, default=DEFAULT_PPI_SIGMA,
+                        help=f"width in classes of radarode_mtl's cycle-length soft target (default {DEFAULT_PPI_SIGMA:g})")  # fmt: skip
     parser.add_argument("--only", nargs="+", default=None, metavar="FRAMEWORK",
                         help="frameworks to run: mmecg, radarode, radarode_mtl (default all)")  # fmt: skip
     parser.add_argument("--conditions", nargs="+", default=None, metavar="CONDITION",
@@ -107,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "network input, as the authors' code) or radar-snr:-3 radar-abrupt:-9:3:1 (on the "
                              "radar phase); the clean baseline is always included (delta_m needs it)")  # fmt: skip
     parser.add_argument("--data", default=DEFAULT_DATA,
-                        help="book:small, book:default, book:benchmark or a data set folder")  # fmt: skip
+                        help=f"book:small, book:default, book:benchmark, book:calibrated or a data set folder "
+                             f"(default {DEFAULT_DATA})")  # fmt: skip
     parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
                         help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")  # fmt: skip
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
@@ -116,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-noise", default="clean", choices=["clean", "matched"],
                         help="clean: one network per framework and seed, trained on clean inputs (default); "
                              "matched: one per condition, trained with that condition's input noise as the "
-                             "authors' dataset class adds it (default folder benchmark/noise_matched)")  # fmt: skip
+                             "authors' dataset class adds it (default folder noise_matched beside noise)")  # fmt: skip
     parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
                         help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
@@ -250,7 +258,7 @@ def check_arguments(args) -> tuple[list, list, list]:
 
 def _ppi_sigma(args) -> float:
     """The width of the cycle-length soft target that ``args`` ask for (the loss's default if none)."""
-    return _DEFAULT_SIGMA if args.ppi_sigma is None else float(args.ppi_sigma)
+    return DEFAULT_PPI_SIGMA if args.ppi_sigma is None else float(args.ppi_sigma)
 
 
 def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
@@ -261,7 +269,7 @@ def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
     asked = {"epochs": epochs, "lr": float(args.lr), "ppi_sigma": _ppi_sigma(args), "preset": args.preset,
              "data_seed": args.data_seed, "noise_seed": args.noise_seed}  # fmt: skip
     for path in stored_paths:
-        config = {"ppi_sigma": _DEFAULT_SIGMA, **results.load_result(path)["config"]}  # older files: the default
+        config = {"ppi_sigma": _LOSS_SIGMA, **results.load_result(path)["config"]}  # older files: the default
         found = {k: config.get(k) for k in asked}
         if found != asked:
             other = ", ".join(f"{k} {found[k]} (asked {asked[k]})" for k in asked if found[k] != asked[k])
@@ -271,7 +279,7 @@ def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
 
 def results_folder(args) -> Path:
     """The folder of the results files: ``--out``, else ``<--results>/noise``, else the default
-    ``<results root>/benchmark/noise``."""
+    ``<results root>/<BENCHMARK_FOLDER>/noise`` (``noise_matched`` for matched training)."""
     if args.out is not None:
         folder = Path(args.out)
     elif args.results is not None:
@@ -349,7 +357,7 @@ def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean")
             except ValueError as exc:  # a damaged file: trained again
                 print(f"  {exc}; training again", flush=True)
                 loaded, stored = None, {}
-            stored = {"ppi_sigma": _DEFAULT_SIGMA, **stored}  # networks stored before the option: the default
+            stored = {"ppi_sigma": _LOSS_SIGMA, **stored}  # networks stored before the option: the default
             if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                 model, record = loaded, stored["training"]
         if model is None:
@@ -506,9 +514,10 @@ def _command(args, framework, seed, condition, epochs) -> str:
     if args.smoke:
         parts = ["--smoke"]
     else:
-        parts = ["--only", framework, "--seeds", str(seed), "--conditions", condition, "--epochs", str(epochs)]
-        if args.data != DEFAULT_DATA:
-            parts += ["--data", args.data]
+        # the settings of the protocol are always written, so that the command does not depend
+        # on the defaults of the day
+        parts = ["--only", framework, "--seeds", str(seed), "--conditions", condition, "--epochs", str(epochs),
+                 "--data", args.data, "--lr", f"{args.lr:g}", "--ppi-sigma", f"{_ppi_sigma(args):g}"]  # fmt: skip
         if args.test_subjects != DEFAULT_TEST_SUBJECTS:
             parts += ["--test-subjects", str(args.test_subjects)]
         if args.preset != "lite":
@@ -517,10 +526,6 @@ def _command(args, framework, seed, condition, epochs) -> str:
             parts += ["--data-seed", str(args.data_seed)]
         if args.noise_seed:
             parts += ["--noise-seed", str(args.noise_seed)]
-        if args.lr != DEFAULT_LR:
-            parts += ["--lr", f"{args.lr:g}"]
-        if args.ppi_sigma is not None:
-            parts += ["--ppi-sigma", f"{args.ppi_sigma:g}"]
     if args.train_noise != "clean":
         parts += ["--train-noise", args.train_noise]
     return _common.command_prefix("run_noise") + " " + shlex.join(parts)

@@ -43,12 +43,13 @@ __all__ = ["SIZES", "GENERATOR", "write_segments", "generate_dataset"]
 #: ``"small"``: 2 subjects x 4 statuses x 12 s (a few seconds to generate, for notebooks);
 #: ``"default"``: 6 subjects x 4 statuses x 30 s (about a minute on 2 CPU cores, lite preset);
 #: ``"benchmark"``: 12 subjects x 4 statuses x 20 s with radar channels at -15 to 5 dB SNR
-#: (instead of :data:`radarode_lite.signals.CHANNEL_SNR_DB`), the data set of the experiment
-#: grids (chapters 12 and 14): noisy enough that no task sits at its floor, with enough
-#: subjects to hold out four (about 30 s to generate); ``"calibrated"``: 20 subjects x 4 statuses
-#: x 20 s with radar channels at -19.5 to 0.5 dB, the calibrated benchmark of chapter 12 (its
-#: Table II) and of chapter 8's ablations, on which the single-task networks land near the
-#: paper's single-task row (about a minute to generate).
+#: (instead of :data:`radarode_lite.signals.CHANNEL_SNR_DB`), the first benchmark of chapter
+#: 12's grids and of chapter 8's side-by-side ablations: noisy enough that no task sits at its
+#: floor, with enough subjects to hold out four (about 30 s to generate); ``"calibrated"``: 20
+#: subjects x 4 statuses x 20 s with radar channels at -19.5 to 0.5 dB, the calibrated
+#: benchmark of chapter 12 (its Table II), of chapter 8's ablations and of chapter 14's noise
+#: grids, on which the single-task networks land near the paper's single-task row (about a
+#: minute to generate).
 SIZES = {
     "small": {"n_subjects": 2, "duration_s": 12.0},
     "default": {"n_subjects": 6, "duration_s": 30.0},
