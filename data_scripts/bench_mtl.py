@@ -5,11 +5,11 @@ batch of 32 random spectrograms, timed for
 
 - ``ew``: one ordinary backward pass of the summed loss (the baseline);
 - ``aligned_mtl`` and ``ega`` with per-task gradients w.r.t. the shared **parameters**
-  (one batched reverse pass through the backbone, ``gradients="params"``);
+  (one batched reverse pass through the backbone, ``gradients="params"``, ``batched=True``);
 - the same two with per-task gradients w.r.t. the shared **representation**
   (``gradients="representation"``: the per-task passes only traverse the decoders);
-- ``ega`` with parameter gradients from a loop of three backward passes (``batched=False``),
-  for comparison with the batched pass.
+- ``ega`` with parameter gradients from a loop of three backward passes (``batched=False``,
+  the methods' default on the CPU), for comparison with the batched pass.
 
 All configurations run side by side in one process on copies of the same network (the order
 rotating every repeat), after warm-up; the figures are medians over the repeats and the
@@ -50,8 +50,8 @@ TARGETS = {"ega_representation": 1.5, "ega_params": 2.5}
 #: name -> (method name, keyword arguments)
 CONFIGS = {
     "ew": ("ew", {}),
-    "aligned_mtl_params": ("aligned_mtl", {"gradients": "params"}),
-    "ega_params": ("ega", {"gradients": "params", "warmup_epoch": 0}),
+    "aligned_mtl_params": ("aligned_mtl", {"gradients": "params", "batched": True}),
+    "ega_params": ("ega", {"gradients": "params", "warmup_epoch": 0, "batched": True}),
     "aligned_mtl_representation": ("aligned_mtl", {"gradients": "representation"}),
     "ega_representation": ("ega", {"gradients": "representation", "warmup_epoch": 0}),
     "ega_params_loop": ("ega", {"gradients": "params", "warmup_epoch": 0, "batched": False}),

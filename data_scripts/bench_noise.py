@@ -15,7 +15,7 @@ alike, for two protocols side by side:
 For each: ``s_per_epoch`` of each framework's training (``frameworks.train_framework`` on the
 training set held in memory, clean inputs) and of ``radarode_mtl_looped`` (EGA with
 ``batched=False``: the per-task backward passes one after another instead of one vectorised
-``torch.func.vmap`` pass, the same gradients up to rounding), each also under the authors'
+``torch.func.vmap`` pass, the same gradients up to rounding, and the default on the CPU), each also under the authors'
 input noise at 0 dB (``_noisy``), as the matched grid trains all but its clean baseline; ``noisy_set_s``
 (the noisy copy of the held-out segments under one condition) and ``eval_s`` of each framework
 (rebuilding and scoring every held-out 4-s ECG under one condition). ``grids`` projects, in

@@ -20,12 +20,13 @@ so that a change of machine load touches them alike:
   set is generated into the cache first if it is not there (about a minute). Here the
   gradient methods are timed a second way too, ``gradient_params_loop``: the task
   cotangents carried through the backbone one backward pass at a time instead of in one
-  vectorised (``torch.func.vmap``) pass (``batched=False``, the same gradients up to rounding); its
-  ``grid_looped`` is the grid projected with that timing for every gradient method.
+  vectorised (``torch.func.vmap``) pass (``batched=False``, the same gradients up to rounding,
+  and the methods' default on the CPU); its ``grid_looped`` is the grid projected with that
+  timing for every gradient method, the time the grid takes with the defaults.
 
 For each: ``s_per_epoch`` of the kinds ``ew`` (one backward pass of the summed loss),
-``gradient_params`` (EGA on the shared parameters' gradients: three backward passes and the
-alignment, the cost of every gradient method), ``gradient_representation`` (the same at the
+``gradient_params`` (EGA on the shared parameters' gradients: three backward passes in one
+vectorised pass, ``batched=True``, and the alignment, the cost of every gradient method), ``gradient_representation`` (the same at the
 representation; ``before`` only) and ``single_task`` (the shape decoder alone, the dearest
 baseline), each the median of ``--epochs`` epochs after an untimed warm-up; ``ratio_vs_ew``;
 ``eval_s`` (scoring the held-out subjects once); and ``grid``: the sum over the grid's runs of
@@ -111,7 +112,7 @@ def _setup(protocol: dict) -> dict:
     name = protocol["data"]
     root = Path(name) if Path(name).is_absolute() else data.book_dataset(name, "lite", 0)
     split = data.subject_split(root, test_subjects=protocol["test_subjects"], preset="lite")
-    kinds = {"ew": ("ew", {}), "gradient_params": ("ega", {}), "single_task": ("ew", {})}
+    kinds = {"ew": ("ew", {}), "gradient_params": ("ega", {"batched": True}), "single_task": ("ew", {})}
     if "gradient_representation" in protocol["runs"]:
         kinds["gradient_representation"] = ("ega", {"gradients": "representation"})
     if protocol.get("loop"):

@@ -150,6 +150,37 @@ def test_batched_task_gradients_equal_loop():
     assert not torch.allclose(batched[0][0], batched[0][1])  # rows are really per task
 
 
+@pytest.mark.parametrize("name", ["ega", "aligned_mtl", "cagrad", "gradnorm"])
+def test_default_loops_on_the_cpu_and_gives_the_batched_update(name, monkeypatch):
+    """batched=None (the default) takes no batched pass for CPU tensors, and the update is the batched one."""
+    calls = []
+    grad = torch.autograd.grad
+
+    def counting(*args, **kwargs):
+        calls.append(bool(kwargs.get("is_grads_batched", False)))
+        return grad(*args, **kwargs)
+
+    monkeypatch.setattr(torch.autograd, "grad", counting)
+    updates = {}
+    for batched in (None, True, False):
+        model = TinyMTL()
+        x, ys = make_batch()
+        calls.clear()
+        method = get_method(name, n_tasks=3, batched=batched)
+        assert method.batched is batched and method.hyperparameters()["batched"] is batched
+        shared, heads, _, _ = run_backward(method, model, x, ys, task=True)
+        updates[batched] = torch.cat([shared, heads])
+        assert any(calls) == (batched is True), (batched, calls)
+    assert torch.allclose(updates[None], updates[True], rtol=1e-5, atol=1e-7)
+    assert torch.equal(updates[None], updates[False])
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, 0.0])
+def test_batched_option_must_be_a_bool_or_none(bad):
+    with pytest.raises(TypeError, match="batched must be True, False or None"):
+        get_method("ega", n_tasks=3, batched=bad)
+
+
 @pytest.mark.parametrize("batched", [True, False])
 def test_parameter_gradients_same_with_or_without_representation(batched):
     model = TinyMTL()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from radarode_lite._checks import boolean, choice, non_negative, non_negative_int, positive, real_number
+from radarode_lite._checks import choice, non_negative, non_negative_int, positive, real_number
 
 from . import weighting as W
 from .interface import GRADIENT_TARGETS, MTLMethod, check_representation, make_generator
-from .per_task import batched_vjp, representation_gradients, task_gradients
+from .per_task import batched_vjp, check_batched, representation_gradients, task_gradients
 
 __all__ = ["LossBalancingMethod", "UW", "GLS", "DWA", "STCH", "RLW", "GradNorm"]
 
@@ -234,20 +234,21 @@ class GradNorm(LossBalancingMethod):
         Take the gradient norms at the last shared layer, i.e. the last tensor of
         ``shared_params`` with at least two dimensions (pass the backbone's parameters in
         forward order), or at the shared representation (cheaper).
-    batched : bool
-        Compute the per-task gradients in one batched pass (default) or a loop.
+    batched : bool or None
+        Compute the per-task gradients in one batched pass (True) or a loop (False); None
+        (default): batched on a GPU, the loop on the CPU.
     """
 
     name = "gradnorm"
     supports_distributed = False
 
     def __init__(self, n_tasks: int, alpha: float = 1.5, lr: float = 0.025,
-                 gradients: str = "params", batched: bool = True):
+                 gradients: str = "params", batched: bool | None = None):
         super().__init__(n_tasks)
         self.alpha = non_negative(alpha, "alpha")
         self.lr = positive(lr, "lr")
         self.gradients = choice(gradients, "gradients", GRADIENT_TARGETS)
-        self.batched = boolean(batched, "batched")
+        self.batched = check_batched(batched)
         self.module = W.GradNormWeights(self.n_tasks)
         self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)
         self.initial_losses = None

@@ -44,7 +44,9 @@ carries the ``n`` cotangents to the shared parameters,
 losses themselves, ``torch.autograd.grad(stack(losses), params, grad_outputs=eye(n),
 is_grads_batched=True)`` (:func:`task_gradients`). If an operation of the network has no
 batching rule, the batched call raises and the code warns once and loops over the tasks
-instead (same result, ``n`` passes).
+instead (same result, ``n`` passes). By default (``batched=None``) the methods take the
+batched pass on a GPU and the loop on the CPU, where it is the faster for the book's networks
+(``data_scripts/bench_train.py``) and gives the same gradients.
 
 With ``gradients="representation"`` the gradient matrix is taken at the representation
 instead of the shared parameters, as Aligned-MTL (Senushkin et al., 2023) and the

@@ -11,7 +11,10 @@ parameters (:func:`batched_vjp`: ``torch.autograd.grad(z, params, grad_outputs=r
 is_grads_batched=True)``, vectorised with ``torch.func.vmap`` underneath). Without a
 representation the batched pass starts at the losses themselves (:func:`task_gradients`). If
 an operation of the network has no batching rule, the batched call raises and the code warns
-once and loops over the tasks instead (same result, ``n`` passes).
+once and loops over the tasks instead (same result, ``n`` passes). The methods take the
+batched pass on a GPU and the loop on the CPU unless told otherwise (:func:`check_batched`):
+on the CPU the loop is faster for the book's networks (``data_scripts/bench_train.py``) and
+gives the same gradients.
 
 :func:`accumulate`, :func:`backward_rest`, :func:`unflatten` and :func:`span_coefficients`
 write a method's update into the parameters' ``.grad`` and report its task weights. Used by
@@ -24,11 +27,31 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["task_gradients", "representation_gradients"]
+__all__ = ["task_gradients", "representation_gradients", "check_batched", "use_batched"]
 
 _BATCHING_WARNED = False
+
+
+def check_batched(batched) -> bool | None:
+    """The ``batched`` option of a method: True, False or None, else a TypeError naming it.
+
+    True takes one batched reverse pass for the ``n`` tasks, False a loop of ``n`` passes, and
+    None (the methods' default) decides by device: batched on a GPU, the loop on the CPU.
+    """
+    if batched is None:
+        return None
+    if not isinstance(batched, (bool, np.bool_)):
+        raise TypeError(f"batched must be True, False or None (batched on a GPU, a loop on the CPU), "
+                        f"got {batched!r}")  # fmt: skip
+    return bool(batched)
+
+
+def use_batched(batched: bool | None, like: torch.Tensor) -> bool:
+    """Whether to take the batched pass: ``batched`` itself, or for None whether ``like`` is off the CPU."""
+    return like.device.type != "cpu" if batched is None else bool(batched)
 
 
 def _warn_unbatched(exc: Exception, stacklevel: int) -> None:
@@ -55,8 +78,8 @@ def task_gradients(losses: Sequence[torch.Tensor], inputs: Sequence[torch.Tensor
     ----------
     losses : sequence of ``n`` scalar tensors
     inputs : sequence of tensors requiring gradients (parameters or an intermediate tensor)
-    batched : bool
-        Try the batched pass (default) or loop directly.
+    batched : bool or None
+        Try the batched pass (default) or loop directly; None: batched off the CPU only.
     retain_graph : bool
         Keep the graph for later passes (default True).
 
@@ -68,7 +91,7 @@ def task_gradients(losses: Sequence[torch.Tensor], inputs: Sequence[torch.Tensor
     inputs = list(inputs)
     n = len(loss_list)
     grads = None
-    if batched and n > 1:
+    if n > 1 and use_batched(batched, loss_list[0]):
         stacked = torch.stack([l.reshape(()) for l in loss_list])
         eye = torch.eye(n, dtype=stacked.dtype, device=stacked.device)
         try:
@@ -116,13 +139,14 @@ def representation_gradients(losses: Sequence[torch.Tensor], representation: tor
 
 
 def batched_vjp(output: torch.Tensor, inputs: Sequence[torch.Tensor], cotangents: torch.Tensor,
-                 batched: bool) -> list[torch.Tensor]:
+                 batched: bool | None) -> list[torch.Tensor]:
     """``n`` vector-Jacobian products of ``output`` w.r.t. ``inputs`` for ``cotangents (n, *output.shape)``,
-    in one batched reverse pass (falling back to a loop, as :func:`task_gradients`)."""
+    in one batched reverse pass (falling back to a loop, as :func:`task_gradients`) or, with
+    ``batched`` False (None on the CPU), in a loop."""
     inputs = list(inputs)
     n = cotangents.shape[0]
     cotangents = cotangents.to(output.dtype)
-    if batched and n > 1:
+    if n > 1 and use_batched(batched, output):
         try:
             grads = torch.autograd.grad(output, inputs, grad_outputs=cotangents, is_grads_batched=True,
                                         retain_graph=True, allow_unused=True, materialize_grads=True)
