@@ -225,3 +225,31 @@ def test_killing_the_grid_kills_its_train_child_and_its_scratch_goes(tmp_path, s
     finally:
         if grid.poll() is None:
             grid.kill()
+
+
+@pytest.mark.parametrize("width", [20, 60, 80])
+def test_wrap_command_reads_back_as_the_same_words_in_a_shell(width):
+    stored = results.load_result(
+        REPO / "book" / "data" / "results" / "benchmark" / "calibration"
+        / "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24" / "table2" / "ega_paper_T1_seed0.json")["command"]  # fmt: skip
+    for command in (stored, stored + " --note 'two  spaces and a \\\\ backslash'"):
+        wrapped = results.wrap_command(command, width=width)
+        lines = wrapped.split("\n")
+        assert len(lines) > 1 and all(line.endswith(" \\") for line in lines[:-1])
+        assert all(line.startswith("    ") for line in lines[1:])
+        # longer than the width only where one word alone is
+        for line in lines:
+            words = shlex.split(line.removesuffix(" \\"))
+            assert len(line) <= width or len(words) == 1, line
+        echoed = subprocess.run(["bash", "-c", "printf '%s\\n' " + wrapped], capture_output=True, text=True,
+                                check=True).stdout  # fmt: skip
+        assert echoed.split("\n")[:-1] == shlex.split(command)
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [({"command": ""}, TypeError), ({"command": None}, TypeError),
+                                               ({"command": "a b", "width": 5}, ValueError),
+                                               ({"command": "a b", "width": True}, ValueError),
+                                               ({"command": "a b", "indent": 4}, TypeError)])  # fmt: skip
+def test_wrap_command_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error, match=next(iter(k for k in ("indent", "width", "command") if k in kwargs))):
+        results.wrap_command(**kwargs)

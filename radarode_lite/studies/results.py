@@ -33,6 +33,7 @@ import math
 import os
 import platform
 import re
+import shlex
 import subprocess
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -51,6 +52,7 @@ __all__ = [
     "machine_info",
     "json_safe",
     "utc_now",
+    "wrap_command",
 ]
 
 #: Version of the layout of a results file.
@@ -148,6 +150,29 @@ def save_result(path, metrics, config, seed, command, wall_s, git_commit_hash=No
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     return _files.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def wrap_command(command, width=80, indent="    ") -> str:
+    """A stored ``command`` broken between its words into lines that end in `` \\``, as a shell reads it back.
+
+    The words are those of ``shlex.split``, each quoted again with ``shlex.quote``, so a quoted
+    argument is never broken; every line but the first starts with ``indent``, and a line is
+    only longer than ``width`` characters when one word alone is.
+    """
+    if not isinstance(command, str) or not command.strip():
+        raise TypeError(f"command must be a non-empty string, got {command!r}")
+    if isinstance(width, bool) or not isinstance(width, Integral) or width < 20:
+        raise ValueError(f"width must be an integer >= 20, got {width!r}")
+    if not isinstance(indent, str):
+        raise TypeError(f"indent must be a string, got {type(indent).__name__}")
+    lines, line = [], ""
+    for word in map(shlex.quote, shlex.split(command)):
+        if line.strip() and len(line) + 1 + len(word) + 2 > width:
+            lines.append(line + " \\")
+            line = indent + word
+        else:
+            line = f"{line} {word}" if line.strip() else line + word
+    return "\n".join(lines + [line])
 
 
 def load_result(path) -> dict:
