@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                              + _common.RESULTS_RULE.format(sub=BENCHMARK_FOLDER + "/noise")
                              + "; with --smoke a new temporary folder)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="training seeds (>= 0)")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"training epochs of every framework (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                        help=f"training epochs of every framework (default {DEFAULT_EPOCHS})")  # fmt: skip
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam's peak rate (default {DEFAULT_LR:g})")
     parser.add_argument("--ppi-sigma", type=float, default=DEFAULT_PPI_SIGMA,
                         help=f"width in classes of radarode_mtl's cycle-length soft target (default {DEFAULT_PPI_SIGMA:g})")  # fmt: skip
@@ -257,7 +258,7 @@ def check_arguments(args) -> tuple[list, list, list]:
 
 
 def _ppi_sigma(args) -> float:
-    """The width of the cycle-length soft target that ``args`` ask for (the loss's default if none)."""
+    """The width of the cycle-length soft target that ``args`` ask for (:data:`DEFAULT_PPI_SIGMA` if none)."""
     return DEFAULT_PPI_SIGMA if args.ppi_sigma is None else float(args.ppi_sigma)
 
 
