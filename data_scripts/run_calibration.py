@@ -10,7 +10,9 @@ Each candidate changes a few settings of the benchmark protocol of Table II
 cycle-length soft target (``radarode-train --ppi-sigma``) and the data set: the SNR range of its
 radar channels (``radarode-generate-data --channel-snr-db``), bursts of noise in a share of its
 segments (``--abrupt``, body movements), the number of people in it (``--subjects``; four of
-them are always the held-out ones) or the seconds per recording (``--duration``). For each it
+them are always the held-out ones) or the seconds per recording (``--duration``); one keeps the
+calibrated benchmark and changes the network instead: plain convolutions in every backbone
+stage (``radarode-train --deformable none``), the right-sized network. For each it
 trains the three single-task networks and radarODE-MTL with equal weights on every seed
 (``--grid table2 --only single ew``; every row with ``--table2``) and scores the trivial
 baselines on the same held-out subjects (``--grid baselines``), into
@@ -47,8 +49,10 @@ class Candidate(NamedTuple):
     """One variant of the protocol: Adam's rate (as written on the command line), the radar
     channels' SNR range in dB, the width of the cycle-length target (None: the default, 2
     classes), the bursts ``(fraction, snr_db, min_s, max_s)`` of ``--abrupt`` (None: none), the
-    number of subjects (None: the benchmark's 12), of epochs (None: the grid's 16) and the seconds
-    per recording (None: the benchmark's 20; a shorter recording gives fewer, cheaper segments)."""
+    number of subjects (None: the benchmark's 12), of epochs (None: the grid's 16), the seconds
+    per recording (None: the benchmark's 20; a shorter recording gives fewer, cheaper segments)
+    and the backbone's convolutions (None: the lite preset's, deformable in stages 3 and 4;
+    ``"none"``: plain ones everywhere)."""
 
     lr: str
     snr: tuple = BENCHMARK_SNR
@@ -57,6 +61,7 @@ class Candidate(NamedTuple):
     subjects: int | None = None
     epochs: int | None = None
     duration: float | None = None
+    deformable: str | None = None
 
 
 CANDIDATES = {
@@ -70,6 +75,9 @@ CANDIDATES = {
     "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24": Candidate("3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24),
     "lr3e-3_sigma8_snr-19.5_0.5_subjects20_duration12_epochs24": Candidate(
         "3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24, duration=12
+    ),
+    "lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24_plain": Candidate(
+        "3e-3", (-19.5, 0.5), 8, subjects=20, epochs=24, deformable="none"
     ),
 }
 #: The runs of each candidate: the single-task rows and radarODE-MTL with equal weights.
@@ -103,6 +111,7 @@ def grid_commands(name: str, data: str, c: Candidate, workers: int, table2: bool
     out = ["--out", str((RESULTS / name).relative_to(REPO)), "--data", data]
     extra = [] if c.sigma is None else [f"--train-arg=--ppi-sigma={c.sigma}"]
     extra += [] if c.epochs is None else ["--epochs", str(c.epochs)]
+    extra += [] if c.deformable is None else [f"--train-arg=--deformable={c.deformable}"]
     rows = [] if table2 else ["--only", *ROWS]
     table = ["data_scripts/run_experiments.py", "--grid", "table2", *rows, "--seeds", *map(str, SEEDS),
              f"--train-arg=--lr={c.lr}", *extra, "--workers", str(workers), *out]  # fmt: skip
@@ -147,7 +156,7 @@ def record(c: Candidate, data: str, generate: list, grids: list) -> dict:
     return {"channel_snr_db": list(c.snr), "lr": float(c.lr), "ppi_sigma": 2.0 if c.sigma is None else float(c.sigma),
             "bursts": None if c.bursts is None else dict(zip(("fraction", "snr_db", "min_s", "max_s"), c.bursts)),
             "subjects": c.subjects or SUBJECTS, "epochs": c.epochs or EPOCHS,
-            "duration_s": float(c.duration or DURATION),
+            "duration_s": float(c.duration or DURATION), "deformable": c.deformable or "preset",
             "data": data, "generate": " ".join(["python", *generate]) if generate else None,
             "grids": [" ".join(["python", *g]) for g in grids]}  # fmt: skip
 

@@ -34,7 +34,7 @@ torch itself has none, and torchvision's is not a dependency of this package (ch
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
@@ -168,6 +168,13 @@ def get_model_preset(preset: str | ModelPreset) -> ModelPreset:
     return MODEL_PRESETS[preset]
 
 
+def deformable_stages(value, name="deformable") -> tuple[bool, bool, bool, bool]:
+    """``value`` as a tuple of 4 bools (one per backbone stage), else a clear error naming ``name``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 4:
+        raise ValueError(f"{name} must be 4 bools, one per backbone stage, got {value!r}")
+    return tuple(_checks.boolean(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+
 class RadarODEMTL(nn.Module):
     """radarODE-MTL: shared backbone + shape, anchor and cycle-length decoders (Fig. 3; chapters 5-8).
 
@@ -192,6 +199,11 @@ class RadarODEMTL(nn.Module):
         (:mod:`radarode_lite.distributed`). The other weights are the same for a seed.
     cycle_head : ``"flatten"`` (the paper's) or ``"autocorrelation"``: the head of
         :class:`CycleLengthDecoder` (the experiment grids use the second; chapter 8).
+    deformable : None or a tuple of 4 bools
+        Which backbone stages use :class:`DeformConv2d`: None keeps the preset's
+        (``preset.deformable``); ``(False,) * 4`` gives plain convolutions everywhere, the
+        right-sized network that chapter 12 compares with the preset's. ``self.preset`` records
+        the stages used (its name is unchanged: the input shape is the preset's).
 
     Call ``model(x)`` with ``x: (B, C, F, T)`` float; returns ``{"shape": (B, 200),
     "anchor": (B, 800), "ppi": (B, 260) logits}``; ``model(x, return_features=True)``
@@ -199,9 +211,11 @@ class RadarODEMTL(nn.Module):
     """
 
     def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None,
-                 norm: str = "batch", cycle_head: str = "flatten"):
+                 norm: str = "batch", cycle_head: str = "flatten", deformable=None):
         super().__init__()
         self.preset = get_model_preset(preset)
+        if deformable is not None:
+            self.preset = replace(self.preset, deformable=deformable_stages(deformable))
         self.cycle_head = _checks.choice(cycle_head, "cycle_head", CYCLE_HEADS)
         use_ode = _checks.boolean(use_ode, "use_ode")
         if norm not in NORMS:

@@ -140,7 +140,22 @@ def test_calibration_study_lists_its_commands_and_generates_only_the_new_data_se
         assert ("--ppi-sigma" in line) == (c.sigma is not None)
         assert (f"--epochs {c.epochs}" in line) if c.epochs else "--epochs" not in line
         assert f"--out book/data/results/benchmark/calibration/{name}" in line
+        assert ("--train-arg=--deformable=none" in line) == (c.deformable == "none")
     assert sum("--grid baselines" in line for line in lines) == len(tool.CANDIDATES)
+
+
+def test_the_right_sized_candidate_changes_only_the_network_of_the_calibrated_one(tmp_path):
+    tool = _script("run_calibration")
+    calibrated = _script("bench_train").CALIBRATED_CANDIDATE
+    plain = tool.CANDIDATES[calibrated + "_plain"]
+    assert plain.deformable == "none" and plain._replace(deformable=None) == tool.CANDIDATES[calibrated]
+    # the same data set (same folder), the same grid but for one training flag
+    assert tool.data_command(plain, tmp_path) == tool.data_command(tool.CANDIDATES[calibrated], tmp_path)
+    ours, theirs = (tool.grid_commands(n, "data", tool.CANDIDATES[n], 2, True)[0] for n in (calibrated + "_plain",
+                                                                                            calibrated))  # fmt: skip
+    assert [a for a in ours if a != "--train-arg=--deformable=none"] == [
+        a + "_plain" if a.endswith(calibrated) else a for a in theirs]  # fmt: skip
+    assert tool.record(plain, "data", [], [])["deformable"] == "none"
 
 
 def test_calibration_study_trains_every_row_of_table2_only_when_asked():

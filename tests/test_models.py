@@ -325,6 +325,34 @@ def test_cycle_head_autocorrelation():
         Mo.RadarODEMTL("lite", cycle_head="lstm")
 
 
+def test_plain_convolutions_replace_the_deformable_stages_and_nothing_else():
+    import torch
+
+    from radarode_lite import models as Mo
+
+    lite = Mo.RadarODEMTL("lite", seed=3)
+    assert Mo.RadarODEMTL("lite", seed=3, deformable=None).preset == lite.preset  # None: the preset's stages
+    plain = Mo.RadarODEMTL("lite", seed=3, deformable=(False,) * 4)
+    assert plain.preset.name == "lite" and plain.preset.deformable == (False,) * 4
+    assert lite.preset.deformable == (False, False, True, True) == Mo.MODEL_PRESETS["lite"].deformable
+    assert not any(isinstance(m, Mo.DeformConv2d) for m in plain.modules())
+    assert sum(isinstance(m, Mo.DeformConv2d) for m in lite.modules()) == 2
+    # the only parameters that go are the offset predictors of stages 3 and 4
+    gone = sorted(set(lite.state_dict()) - set(plain.state_dict()))
+    assert gone and all(".offset_conv." in k for k in gone) and not set(plain.state_dict()) - set(lite.state_dict())
+    x = torch.randn(2, 8, 32, 120)
+    out = plain(x)
+    assert {k: tuple(v.shape) for k, v in out.items()} == {k: tuple(v.shape) for k, v in lite(x).items()}
+    # deformable stages everywhere on the lite input also build and run
+    assert Mo.RadarODEMTL("lite", seed=0, deformable=[True] * 4)(x)["shape"].shape == (2, 200)
+    with pytest.raises(ValueError, match="deformable must be 4 bools"):
+        Mo.RadarODEMTL("lite", deformable="none")
+    with pytest.raises(ValueError, match="deformable must be 4 bools"):
+        Mo.RadarODEMTL("lite", deformable=(False,) * 3)
+    with pytest.raises(TypeError, match=r"deformable\[1\] must be True or False"):
+        Mo.RadarODEMTL("lite", deformable=(False, 1, False, False))
+
+
 def test_autocorrelation_peaks_at_the_period():
     import torch
 

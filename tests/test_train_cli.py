@@ -98,6 +98,21 @@ def test_model_pt_loads_safely_and_holds_trained_weights(smoke_run):
     assert json.loads((out / "metrics.json").read_text())["config"] == config
 
 
+def test_plain_convolutions_are_recorded_and_the_model_loads_from_its_config(tmp_path):
+    out = tmp_path / "plain"
+    assert cli.main(["--smoke", "--out", str(out), "--deformable", "none", "--no-progress"]) == 0
+    checkpoint = torch.load(out / "model.pt", weights_only=True)
+    config = checkpoint["config"]
+    assert config["deformable"] == [False] * 4 and config["preset"] == "lite"
+    assert not any(".offset_conv." in k for k in checkpoint["state_dict"])  # no deformable stage was built
+    model = RadarODEMTL(config["preset"], use_ode=config["use_ode"], cycle_head=config["cycle_head"],
+                        deformable=config["deformable"])  # fmt: skip
+    model.load_state_dict(checkpoint["state_dict"])  # strict
+    # the lite preset's own network does not take these weights
+    with pytest.raises(RuntimeError):
+        RadarODEMTL(config["preset"], cycle_head=config["cycle_head"]).load_state_dict(checkpoint["state_dict"])
+
+
 def test_an_existing_run_is_not_overwritten_without_the_flag(smoke_run, capsys):
     _, out, _ = smoke_run
     before = (out / "metrics.json").read_bytes()
@@ -181,7 +196,8 @@ def test_a_run_killed_after_model_pt_is_finished_by_the_same_command(unfinished,
 
 @pytest.mark.parametrize("extra, named", [
     (["--split-seed", "1"], "split_seed 0 -> 1 (--split-seed)"),
-    (["--no-ode"], "use_ode True -> False (--preset/--no-ode/--norm)"),
+    (["--no-ode"], "use_ode True -> False (--preset/--no-ode/--norm/--cycle-head/--deformable)"),
+    (["--deformable", "none"], "model layout (--preset/--no-ode/--norm/--cycle-head/--deformable)"),
     (["--norm", "group"], "norm 'batch' -> 'group'"),
     (["--data-seed", "1"], "(--data/--data-seed)"),
     (["--test-subjects", "2", "--test-ids"], "test_subjects [1] -> [2] (--test-subjects/--test-ids)"),

@@ -40,7 +40,7 @@ Written into ``--out`` (atomically, each file appears complete or not at all):
   machine (platform, CPU count, torch version) and a UTC timestamp;
 - ``model.pt``: ``{"state_dict", "config", "format"}``, loadable with
   ``torch.load(path, weights_only=True)`` into ``RadarODEMTL(config["preset"], use_ode=config["use_ode"],
-  cycle_head=config.get("cycle_head", "flatten"))``;
+  cycle_head=config.get("cycle_head", "flatten"), deformable=config.get("deformable"))``;
 - ``checkpoint.pt``: the complete training state after the last finished epoch
   (``radarode_lite.train.train``'s checkpoint). If a run is interrupted, the same command
   continues it from there and ends exactly as an uninterrupted run would (``--no-resume``
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
     parser.add_argument("--cycle-head", default="flatten", choices=list(CYCLE_HEADS),
                         help="head of the cycle-length decoder: the paper's, or with autocorrelation features")
+    parser.add_argument("--deformable", default="preset", choices=("preset", "none"),
+                        help="deformable convolutions in the backbone stages of the preset, or "
+                             "plain convolutions everywhere (the right-sized network of chapter 12)")  # fmt: skip
     parser.add_argument("--noise", default="clean",
                         help="noise on the radar phase of the whole data set (book data sets only): clean, "
                              "radar-snr:DB or radar-abrupt:DB:SECONDS[:FRACTION]")  # fmt: skip
@@ -175,7 +178,7 @@ FLAGS = {"tasks": "--tasks", "method": "--method", "method_hparams": "--method/-
          "lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay", "seed": "--seed",
          "schedule": "--schedule", "warmup_epochs": "--warmup-epochs", "final_lr_ratio": "--final-lr-ratio",
          "n_train": "--data/--test-subjects", "world_size": "torchrun --nproc_per_node",
-         "model": "--preset/--no-ode/--norm", "data_fingerprint": "--data/--data-seed", "data": "--data",
+         "model": "--preset/--no-ode/--norm/--cycle-head/--deformable", "data_fingerprint": "--data/--data-seed", "data": "--data",
          "noise": "--noise", "data_seed": "--data-seed", "split_seed": "--split-seed",
          "train_subjects": "--test-subjects/--val-subjects/--split-seed", "val_subjects": "--val-subjects",
          "test_subjects": "--test-subjects/--test-ids"}  # fmt: skip
@@ -386,7 +389,8 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
     if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads
         torch.set_num_threads(args.threads)
     model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm,
-                        cycle_head=args.cycle_head).to(plan.device)  # fmt: skip
+                        cycle_head=args.cycle_head,
+                        deformable=None if args.deformable == "preset" else (False,) * 4).to(plan.device)  # fmt: skip
     subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
     identity = {"data": data_name, "data_fingerprint": data.dataset_fingerprint(root), "noise": plan.noise,
                 "data_seed": args.data_seed, "split_seed": args.split_seed,
@@ -421,6 +425,7 @@ def _config(plan, args, trained) -> dict:
         "preset": model.preset.name,
         "use_ode": model.use_ode,
         "cycle_head": model.cycle_head,
+        "deformable": list(model.preset.deformable),
         "data": trained.data_name,
         "data_root": None if args.smoke else str(trained.root),
         "data_fingerprint": trained.identity["data_fingerprint"],
