@@ -5,12 +5,14 @@
 
 Prints one JSON object, measured in one process on one torch thread (as ``radarode-run-noise``
 runs its grids), the kinds timed round robin so that a change of machine load touches them
-alike, for two protocols side by side:
+alike, for three protocols side by side:
 
 - ``first``: the first benchmark of chapter 12 (``book:benchmark``, 8 training and 4 held-out
   people), 16 epochs of Adam at 1e-3, the cycle-length target 2 classes wide;
 - ``calibrated``: the calibrated benchmark of chapter 12's Table II (``book:calibrated``, 16
-  and 4), 24 epochs at 3e-3, the target 8 classes wide.
+  and 4), 24 epochs at 3e-3, the target 8 classes wide;
+- ``plain``: the calibrated protocol on the right-sized network, plain convolutions in every
+  backbone stage of the three frameworks (``train_framework(protocol={"deformable": (False,) * 4})``).
 
 For each: ``s_per_epoch`` of each framework's training (``frameworks.train_framework`` on the
 training set held in memory, clean inputs) and of ``radarode_mtl_looped`` (EGA with
@@ -40,6 +42,7 @@ SEEDS = 3
 PROTOCOLS = {
     "first": {"data": "benchmark", "epochs": 16, "lr": 1e-3, "ppi_sigma": 2.0},
     "calibrated": {"data": "calibrated", "epochs": 24, "lr": 3e-3, "ppi_sigma": 8.0},
+    "plain": {"data": "calibrated", "epochs": 24, "lr": 3e-3, "ppi_sigma": 8.0, "deformable": (False,) * 4},
 }
 #: The kinds of training timed: (framework, noise condition of training, EGA batched); the
 #: matched grid trains under noise (``_noisy``), the other on clean inputs.
@@ -66,6 +69,9 @@ def main(argv=None) -> int:
     out = {"threads": 1, "seeds": SEEDS}
     for name, protocol in PROTOCOLS.items():
         out[name] = _summary(protocol, setups[name], times[name])
+    out["tables_ratio_plain_vs_calibrated"] = {
+        k: round(out["plain"]["grids_h_on_2_cores"][k] / out["calibrated"]["grids_h_on_2_cores"][k], 3)
+        for k in out["plain"]["grids_h_on_2_cores"] if k.startswith("table")}  # fmt: skip
     out["bench_wall_s"] = round(time.perf_counter() - began, 1)
     print(json.dumps(out, indent=1))
     return 0
@@ -95,7 +101,8 @@ def _round_robin(setups: dict, epochs: int) -> dict:
                     frameworks.PROTOCOL["ega"] = {**ega, "batched": batched}
                     model, record = frameworks.train_framework(
                         framework, setup["train"], epochs=1, seed=rep, lr=protocol["lr"], noise=noise,
-                        ppi_sigma=protocol["ppi_sigma"] if framework == "radarode_mtl" else None)  # fmt: skip
+                        ppi_sigma=protocol["ppi_sigma"] if framework == "radarode_mtl" else None,
+                        protocol={"deformable": protocol["deformable"]} if "deformable" in protocol else None)  # fmt: skip
                     setup["models"][framework] = model
                     if rep > 0:
                         times[name][kind].append(record["train_s"])
@@ -126,6 +133,7 @@ def _summary(protocol: dict, setup: dict, times: dict) -> dict:
         grids.update(_grids(train_s[""], train_s["_noisy"], eval_s, noisy_s, suffix))
     return {
         "data": f"book:{protocol['data']}", "epochs": protocol["epochs"],
+        "deformable_stages": [i + 1 for i, d in enumerate(setup["models"]["radarode"].preset.deformable) if d],
         "n_train_segments": len(setup["split"]["train"]), "n_test_segments": len(setup["split"]["test"]),
         "conditions": len(noise_conditions.GRID_CONDITIONS),
         "s_per_epoch": {k: round(v, 3) for k, v in per_epoch.items()},

@@ -1,9 +1,9 @@
-"""Seconds per training epoch of the Table II grid's runs and the projected grid time: before, now, calibrated (chapter 12).
+"""Seconds per training epoch of the Table II grid's runs and the projected grid time: before, now, calibrated, plain (chapter 12).
 
     python data_scripts/bench_train.py                 # 2 timed epochs per kind, every protocol
     python data_scripts/bench_train.py --epochs 1
 
-Prints one JSON object with three protocols side by side, measured in the same process, one
+Prints one JSON object with four protocols side by side, measured in the same process, one
 torch thread (as ``radarode-run-experiments`` runs them), the kinds of run timed round robin
 so that a change of machine load touches them alike:
 
@@ -22,7 +22,10 @@ so that a change of machine load touches them alike:
   cotangents carried through the backbone one backward pass at a time instead of in one
   vectorised (``torch.func.vmap``) pass (``batched=False``, the same gradients up to rounding,
   and the methods' default on the CPU); its ``grid_looped`` is the grid projected with that
-  timing for every gradient method, the time the grid takes with the defaults.
+  timing for every gradient method, the time the grid takes with the defaults;
+- ``plain``: the calibrated grid on the right-sized network, the lite network with plain
+  convolutions in every backbone stage (``radarode-train --deformable none``; the calibration
+  candidate ``..._plain``), timed both ways as ``calibrated`` is.
 
 For each: ``s_per_epoch`` of the kinds ``ew`` (one backward pass of the summed loss),
 ``gradient_params`` (EGA on the shared parameters' gradients: three backward passes in one
@@ -76,7 +79,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     assert len(run_experiments.table2_runs([0], NOW["epochs"])) == sum(NOW["runs"].values())
     startup_s = _startup_seconds()
-    protocols = {"before": BEFORE, "now": NOW, "calibrated": _calibrated()}
+    calibrated = _calibrated()
+    protocols = {"before": BEFORE, "now": NOW, "calibrated": calibrated,
+                 "plain": dict(calibrated, deformable=(False,) * 4)}  # fmt: skip
     setups = {name: _setup(protocol) for name, protocol in protocols.items()}
     times = _round_robin(setups, args.epochs)
     out = {"threads": 1, "startup_s": round(startup_s, 3)}
@@ -86,6 +91,8 @@ def main(argv=None) -> int:
                                             / out["before"]["grid"]["one_at_a_time_h"], 3)  # fmt: skip
     out["grid_ratio_calibrated_vs_now"] = round(out["calibrated"]["grid"]["one_at_a_time_h"]
                                                 / out["now"]["grid"]["one_at_a_time_h"], 3)  # fmt: skip
+    out["grid_looped_ratio_plain_vs_calibrated"] = round(out["plain"]["grid_looped"]["two_side_by_side_h"]
+                                                         / out["calibrated"]["grid_looped"]["two_side_by_side_h"], 3)  # fmt: skip
     out["bench_wall_s"] = round(time.perf_counter() - began, 1)
     print(json.dumps(out, indent=1))
     return 0
@@ -117,7 +124,8 @@ def _setup(protocol: dict) -> dict:
         kinds["gradient_representation"] = ("ega", {"gradients": "representation"})
     if protocol.get("loop"):
         kinds["gradient_params_loop"] = ("ega", {"batched": False})
-    models = {k: RadarODEMTL("lite", seed=0, cycle_head=protocol["cycle_head"]) for k in kinds}
+    models = {k: RadarODEMTL("lite", seed=0, cycle_head=protocol["cycle_head"], deformable=protocol.get("deformable"))
+              for k in kinds}  # fmt: skip
     augment = TimeStretch(protocol["stretch"]) if protocol["stretch"] else None
     return {"split": split, "kinds": kinds, "models": models, "augment": augment, "schedule": protocol["schedule"]}
 
@@ -153,6 +161,7 @@ def _summary(protocol: dict, setup: dict, times: dict, startup_s: float) -> dict
     total = _grid_s(protocol, per_epoch, eval_s, startup_s)
     out = {
         "data": protocol["data"] if Path(protocol["data"]).is_absolute() else f"book:{protocol['data']}",
+        "deformable_stages": [i + 1 for i, d in enumerate(setup["models"]["ew"].preset.deformable) if d],
         "n_train_segments": len(setup["split"]["train"]),
         "n_test_segments": len(setup["split"]["test"]),
         "s_per_epoch": {k: round(v, 3) for k, v in per_epoch.items()},

@@ -288,6 +288,29 @@ def test_models_round_trip_through_a_file(one_thread, tmp_path):
         FW.load_model(damaged)
 
 
+def test_plain_convolution_networks_train_and_round_trip_through_a_file(one_thread, tiny, tmp_path):
+    """``protocol={"deformable": (False,) * 4}``: every framework's backbone without deformable
+    stages, recorded in the run's protocol and rebuilt so from its file."""
+    from radarode_lite.models import DeformConv2d
+
+    items = FW.in_memory(tiny["train"])[:6]
+    x = torch.rand(2, 8, 32, 120)
+    for fw in FW.FRAMEWORKS:
+        model, record = FW.train_framework(fw, items, epochs=1, seed=0, batch_size=3,
+                                           protocol={"deformable": [False] * 4})  # fmt: skip
+        assert record["protocol"]["deformable"] == (False,) * 4
+        assert not any(isinstance(m, DeformConv2d) for m in model.modules())
+        assert any(isinstance(m, DeformConv2d) for m in FW.build_model(fw, seed=0).modules())  # the preset's
+        loaded, _ = FW.load_model(FW.save_model(tmp_path / f"{fw}.pt", fw, model.eval()))
+        assert loaded.preset.deformable == (False,) * 4
+        with torch.no_grad():
+            a, b = model(x), loaded(x)
+        a, b = (a, b) if fw == "mmecg" else (a["shape"], b["shape"])
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match=r"protocol\['deformable'\] must be 4 bools"):
+        FW.train_framework("radarode", items, epochs=1, protocol={"deformable": "none"})
+
+
 def test_frameworks_train_with_the_benchmark_protocol(one_thread, tiny):
     items = FW.in_memory(tiny["train"])
     records = {}

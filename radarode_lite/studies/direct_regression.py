@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 
 from radarode_lite import _checks
 from radarode_lite.conventions import FS, WINDOW_S
-from radarode_lite.models import Backbone, get_model_preset
+from radarode_lite.models import Backbone, deformable_stages, get_model_preset
 from radarode_lite.studies.noise_conditions import ecg_reference
 
 __all__ = ["WindowDecoder", "DirectRegression", "train_direct", "predict_direct"]
@@ -77,11 +78,15 @@ class DirectRegression(nn.Module):
         anchor decoder's 16 channels the lite network fits the training ECG markedly worse.
     seed : int or None; if given, the initial weights come from ``torch.manual_seed(seed)``
         without touching the global random state.
+    deformable : None (the preset's deformable stages) or 4 bools, one per backbone stage, as
+        for :class:`radarode_lite.models.RadarODEMTL`.
     """
 
-    def __init__(self, preset="lite", width: int | None = None, seed: int | None = None):
+    def __init__(self, preset="lite", width: int | None = None, seed: int | None = None, deformable=None):
         super().__init__()
         self.preset = get_model_preset(preset)
+        if deformable is not None:
+            self.preset = replace(self.preset, deformable=deformable_stages(deformable))
         if seed is not None:
             _checks.integer(seed, "seed")  # TypeError unless an int
         width = 2 * self.preset.anchor_width if width is None else width

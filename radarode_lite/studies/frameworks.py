@@ -138,7 +138,9 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     lr : Adam's peak learning rate; None for 1e-3.
     progress : show a progress bar.
     protocol : None, or a dict of :data:`PROTOCOL` entries to change (``schedule``,
-        ``final_lr_ratio``, ``stretch``, ``cycle_head``), e.g. ``{"stretch": 0.0}``.
+        ``final_lr_ratio``, ``stretch``, ``cycle_head``), e.g. ``{"stretch": 0.0}``, and
+        optionally ``deformable``: 4 bools, the backbone stages with deformable convolutions
+        (absent: the preset's; ``(False,) * 4``: the right-sized network of chapter 12).
     noise : ``"clean"``, or an input-noise condition (``"snr:0"``, ``"abrupt:-9:3"``) drawn on
         every training batch as the authors' dataset class draws it
         (:class:`~radarode_lite.studies.noise_conditions.TrainingNoise`, after the time-stretch).
@@ -164,7 +166,8 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     stretch = TimeStretch(used["stretch"]) if used["stretch"] > 0 else None
     augment = stretch if noise_name == "clean" else TrainingNoise(noise_name, before=stretch)
     began = time.perf_counter()
-    model = build_model(framework, preset, seed=seed, cycle_head=used["cycle_head"] or "flatten")  # mmecg: None
+    model = build_model(framework, preset, seed=seed, cycle_head=used["cycle_head"] or "flatten",  # mmecg: None
+                        deformable=used.get("deformable"))  # fmt: skip
     if framework == "mmecg":
         history = train_direct(model, train_set, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                progress=progress, augment=augment, **schedule)  # fmt: skip
@@ -185,16 +188,18 @@ def train_framework(framework, train_set, epochs=16, seed=0, preset="lite", batc
     return model, record
 
 
-def build_model(framework, preset="lite", seed=None, cycle_head="autocorrelation") -> nn.Module:
+def build_model(framework, preset="lite", seed=None, cycle_head="autocorrelation", deformable=None) -> nn.Module:
     """A fresh, untrained network of one framework: a
     :class:`~radarode_lite.studies.direct_regression.DirectRegression` for ``"mmecg"``,
     :class:`radarode_lite.models.RadarODEMTL` with its ODE branch and the cycle-length head
     ``cycle_head`` (``"autocorrelation"``, the benchmark protocol's, or ``"flatten"``, the paper's
-    and that of the networks stored before it) for the other two; ``cycle_head`` is ignored for ``"mmecg"``."""
+    and that of the networks stored before it) for the other two; ``cycle_head`` is ignored for ``"mmecg"``.
+    ``deformable``: None (the preset's deformable backbone stages) or 4 bools, one per stage
+    (``(False,) * 4``: plain convolutions everywhere, the right-sized network of chapter 12)."""
     framework = _framework(framework)
     if framework == "mmecg":
-        return DirectRegression(preset, seed=seed)
-    return RadarODEMTL(preset, use_ode=True, seed=seed, cycle_head=cycle_head)
+        return DirectRegression(preset, seed=seed, deformable=deformable)
+    return RadarODEMTL(preset, use_ode=True, seed=seed, cycle_head=cycle_head, deformable=deformable)
 
 
 def save_model(path, framework, model, config=None) -> Path:
@@ -217,7 +222,7 @@ def save_model(path, framework, model, config=None) -> Path:
         raise ValueError(f"framework {framework!r} does not match a model of type {type(model).__name__}")
     checkpoint = {"format": 1, "framework": framework, "preset": model.preset.name, "config": dict(config or {}),
                   "width": getattr(model, "width", None), "cycle_head": getattr(model, "cycle_head", None),
-                  "state_dict": state}  # fmt: skip
+                  "deformable": list(model.preset.deformable), "state_dict": state}  # fmt: skip
     size = sum(v.numel() * v.element_size() for v in state.values())
     return _files.atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), size_hint=size)
 
@@ -239,10 +244,12 @@ def load_model(path) -> tuple[nn.Module, dict]:
         raise ValueError(f"{str(path)!r} is not a model file of save_model")
     try:
         if checkpoint["framework"] == "mmecg":
-            model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"))
+            model = DirectRegression(checkpoint["preset"], width=checkpoint.get("width"),
+                                     deformable=checkpoint.get("deformable"))  # fmt: skip
         else:
             model = build_model(checkpoint["framework"], checkpoint["preset"],
-                                cycle_head=checkpoint.get("cycle_head") or "flatten")  # fmt: skip
+                                cycle_head=checkpoint.get("cycle_head") or "flatten",
+                                deformable=checkpoint.get("deformable"))  # fmt: skip
         model.load_state_dict(checkpoint["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -445,17 +452,20 @@ def _check_model(model) -> None:
 
 def _protocol(framework, protocol) -> dict:
     """What ``framework`` is trained with: :data:`PROTOCOL`'s entries changed by ``protocol``, checked;
-    ``mmecg`` without time-stretch and without a cycle-length head (``stretch`` 0, ``cycle_head`` None)."""
-    from radarode_lite.models import CYCLE_HEADS
+    ``mmecg`` without time-stretch and without a cycle-length head (``stretch`` 0, ``cycle_head`` None).
+    ``protocol`` may also name the backbone's ``deformable`` stages (4 bools; absent: the preset's)."""
+    from radarode_lite.models import CYCLE_HEADS, deformable_stages
     from radarode_lite.train import SCHEDULES
 
-    keys = ("schedule", "final_lr_ratio", "stretch", "cycle_head")
+    keys = ("schedule", "final_lr_ratio", "stretch", "cycle_head", "deformable")
     if protocol is not None and not isinstance(protocol, Mapping):
         raise TypeError(f"protocol must be None or a dict of {keys}, got {type(protocol).__name__}")
     unknown = sorted(set(protocol or {}) - set(keys))
     if unknown:
         raise ValueError(f"protocol takes the entries {keys}, got {unknown}")
-    used = {**{k: PROTOCOL[k] for k in keys}, **dict(protocol or {})}
+    used = {**{k: PROTOCOL[k] for k in keys if k in PROTOCOL}, **dict(protocol or {})}
+    if used.get("deformable") is not None:
+        used["deformable"] = deformable_stages(used["deformable"], "protocol['deformable']")
     _checks.choice(used["schedule"], "protocol['schedule']", SCHEDULES)
     _checks.choice(used["cycle_head"], "protocol['cycle_head']", CYCLE_HEADS)
     for key in ("final_lr_ratio", "stretch"):
