@@ -690,6 +690,38 @@ def test_noise_grid_takes_the_rate_and_target_width_and_refuses_to_mix_settings(
         assert bad[0] in capsys.readouterr().err
 
 
+def test_noise_grid_on_plain_convolutions_records_them_and_refuses_to_mix_networks(tiny, tmp_path, monkeypatch,
+                                                                                   capsys):  # fmt: skip
+    runner = _run_noise_module()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    argv = ["--data", str(tiny["test"].root), "--test-subjects", "1", "--epochs", "1", "--only", "mmecg",
+            "--seeds", "0", "--conditions", "clean", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert runner.main(argv + ["--deformable", "none"]) == 0, capsys.readouterr().err
+    stored = results.load_result(tmp_path / "mmecg_seed0_clean.json")
+    assert stored["config"]["deformable"] == "none" and "--deformable none" in stored["command"]
+    model, config = FW.load_model(tmp_path / "models" / "mmecg_seed0.pt")
+    assert model.preset.deformable == (False,) * 4 and config["deformable"] == "none"
+    capsys.readouterr()
+    assert runner.main(argv) == 2  # the preset's network into the same folder: refused
+    err = capsys.readouterr().err
+    assert "deformable none (asked preset)" in err and len(err.strip().splitlines()) == 1
+    # files and networks stored before the option hold the preset's network: a resume takes them as they are
+    older = tmp_path / "older"
+    assert runner.main(argv[:-3] + ["--out", str(older), "--no-progress"]) == 0
+    for path in (older / "mmecg_seed0_clean.json",):
+        record = results.load_result(path)
+        assert record["config"].pop("deformable") == "preset"
+        path.write_text(json.dumps(record))
+    assert runner.main(argv[:-3] + ["--out", str(older), "--no-progress", "--list"]) == 0
+    assert "done  mmecg_seed0_clean.json" in capsys.readouterr().out
+    # by default the plain network's results go to its own candidate's folder, never the calibrated one's
+    for extra, parent in (([], runner.BENCHMARK_FOLDER), (["--deformable", "none"], runner.BENCHMARK_FOLDER + "_plain")):
+        for train_noise, leaf in (("clean", "noise"), ("matched", "noise_matched")):
+            folder = runner.results_folder(runner.build_parser().parse_args(extra + ["--train-noise", train_noise]))
+            assert folder.as_posix().endswith(f"{parent}/{leaf}")
+
+
 def test_framework_trains_its_cycle_length_with_the_target_width_asked_for(one_thread, tiny):
     items = FW.in_memory(tiny["train"])
     losses_by_width = {}

@@ -13,7 +13,9 @@ results go to ``--out``; by default to ``noise`` (``noise_matched`` with ``--tra
 matched``) in the calibrated benchmark's folder of the checkout,
 ``book/data/results/benchmark/calibration/lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24/``,
 when run from a clone of the book (chapter 14 reads them there), else in the same folder below
-``./results`` of the current folder.
+``./results`` of the current folder; with ``--deformable none`` (plain convolutions in every
+backbone stage, the right-sized network of chapter 12) in the folder of that network's
+candidate, the same name ending in ``_plain``.
 
 Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``frameworks``, ``robustness``):
 
@@ -49,7 +51,7 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    per (framework, seed, condition): ``<results>/noise/<framework>_seed<seed>_<condition>.json``
    (``--out`` names the folder directly). Existing files are skipped (``--overwrite`` redoes them),
    so an interrupted grid continues where it stopped; a file made with other settings
-   (``--epochs``, ``--lr``, ``--ppi-sigma``, ``--preset``, ``--data-seed``, ``--noise-seed``)
+   (``--epochs``, ``--lr``, ``--ppi-sigma``, ``--preset``, ``--deformable``, ``--data-seed``, ``--noise-seed``)
    stops the grid with an error instead of being mixed with the new runs. Under abrupt noise
    the same columns over the segments with a burst alone are stored too, as
    ``metrics["burst_segments"]`` (with ``"segments"``, their indices, and delta_m against the
@@ -120,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
                         help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")  # fmt: skip
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
+    parser.add_argument("--deformable", default="preset", choices=["preset", "none"],
+                        help="deformable convolutions in the backbone stages of the preset (default), or plain "
+                             "convolutions everywhere (the right-sized network of chapter 12)")  # fmt: skip
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
     parser.add_argument("--noise-seed", type=int, default=0, help="seed of the test noise (the same for all runs)")
     parser.add_argument("--train-noise", default="clean", choices=["clean", "matched"],
@@ -257,6 +262,11 @@ def check_arguments(args) -> tuple[list, list, list]:
     return seeds, frameworks, conditions
 
 
+def _network_protocol(args) -> dict | None:
+    """The entry of ``frameworks.train_framework``'s ``protocol`` that ``--deformable`` asks for (None: the preset's)."""
+    return None if args.deformable == "preset" else {"deformable": (False,) * 4}
+
+
 def _ppi_sigma(args) -> float:
     """The width of the cycle-length soft target that ``args`` ask for (:data:`DEFAULT_PPI_SIGMA` if none)."""
     return DEFAULT_PPI_SIGMA if args.ppi_sigma is None else float(args.ppi_sigma)
@@ -268,9 +278,10 @@ def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
     from radarode_lite.studies import results
 
     asked = {"epochs": epochs, "lr": float(args.lr), "ppi_sigma": _ppi_sigma(args), "preset": args.preset,
-             "data_seed": args.data_seed, "noise_seed": args.noise_seed}  # fmt: skip
+             "deformable": args.deformable, "data_seed": args.data_seed, "noise_seed": args.noise_seed}  # fmt: skip
     for path in stored_paths:
-        config = {"ppi_sigma": _LOSS_SIGMA, **results.load_result(path)["config"]}  # older files: the default
+        # older files: the default width and the preset's deformable stages
+        config = {"ppi_sigma": _LOSS_SIGMA, "deformable": "preset", **results.load_result(path)["config"]}
         found = {k: config.get(k) for k in asked}
         if found != asked:
             other = ", ".join(f"{k} {found[k]} (asked {asked[k]})" for k in asked if found[k] != asked[k])
@@ -280,7 +291,8 @@ def _refuse_other_settings(args, epochs: int, stored_paths) -> None:
 
 def results_folder(args) -> Path:
     """The folder of the results files: ``--out``, else ``<--results>/noise``, else the default
-    ``<results root>/<BENCHMARK_FOLDER>/noise`` (``noise_matched`` for matched training)."""
+    ``<results root>/<BENCHMARK_FOLDER>/noise`` (``noise_matched`` for matched training;
+    ``<BENCHMARK_FOLDER>_plain`` for ``--deformable none``, the right-sized network's candidate)."""
     if args.out is not None:
         folder = Path(args.out)
     elif args.results is not None:
@@ -288,7 +300,9 @@ def results_folder(args) -> Path:
     elif args.smoke:
         folder = Path(tempfile.mkdtemp(prefix="radarode-noise-smoke-")) / "noise"
     else:
-        folder = DEFAULT_RESULTS / ("noise" if args.train_noise == "clean" else "noise_matched")
+        parent = DEFAULT_RESULTS if args.deformable == "preset" else DEFAULT_RESULTS.with_name(
+            DEFAULT_RESULTS.name + "_plain")  # fmt: skip
+        folder = parent / ("noise" if args.train_noise == "clean" else "noise_matched")
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"the results folder {str(folder)!r} is a file")
     return folder
@@ -316,6 +330,7 @@ def _data_and_config(args, scratch: Path, epochs: int, fingerprint: str) -> tupl
         "data_root": None if args.smoke else str(root),
         "data_seed": args.data_seed,
         "preset": args.preset,
+        "deformable": args.deformable,
         "epochs": epochs,
         "batch_size": 32,
         "optimizer": "adam",
@@ -348,8 +363,8 @@ def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean")
     models, trained = {}, {}
     for fw, seed in dict.fromkeys((fw, seed) for fw, seed, _ in todo):
         checkpoint = folder / "models" / f"{fw}_seed{seed}.pt"
-        wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "epochs", "batch_size", "lr",
-                                              "ppi_sigma", "protocol", "train_subjects")}  # fmt: skip
+        wanted = {k: base_config[k] for k in ("data", "data_seed", "preset", "deformable", "epochs", "batch_size",
+                                              "lr", "ppi_sigma", "protocol", "train_subjects")}  # fmt: skip
         model = record = None
         keep = args.train_noise == "clean"
         if keep and checkpoint.is_file() and not args.overwrite:
@@ -358,14 +373,16 @@ def _networks(args, todo, split, base_config: dict, folder: Path, noise="clean")
             except ValueError as exc:  # a damaged file: trained again
                 print(f"  {exc}; training again", flush=True)
                 loaded, stored = None, {}
-            stored = {"ppi_sigma": _LOSS_SIGMA, **stored}  # networks stored before the option: the default
+            # networks stored before the options: the default width, the preset's deformable stages
+            stored = {"ppi_sigma": _LOSS_SIGMA, "deformable": "preset", **stored}
             if {k: stored.get(k) for k in wanted} == wanted and stored.get("seed") == seed:
                 model, record = loaded, stored["training"]
         if model is None:
             print(f"  training {fw} seed {seed} ({epochs} epochs, {noise} inputs)", flush=True)
             model, record = frameworks_.train_framework(fw, train_items, epochs=epochs, seed=seed, noise=noise,
                                                        preset=args.preset, progress=args.progress, lr=args.lr,
-                                                       ppi_sigma=base_config["ppi_sigma"])  # fmt: skip
+                                                       ppi_sigma=base_config["ppi_sigma"],
+                                                       protocol=_network_protocol(args))  # fmt: skip
             record = results.json_safe(record)
             if keep and seed in args.save_models:
                 frameworks_.save_model(checkpoint, fw, model, {**wanted, "seed": seed, "training": record})
@@ -523,6 +540,8 @@ def _command(args, framework, seed, condition, epochs) -> str:
             parts += ["--test-subjects", str(args.test_subjects)]
         if args.preset != "lite":
             parts += ["--preset", args.preset]
+        if args.deformable != "preset":
+            parts += ["--deformable", args.deformable]
         if args.data_seed:
             parts += ["--data-seed", str(args.data_seed)]
         if args.noise_seed:
