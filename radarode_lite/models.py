@@ -199,11 +199,9 @@ class RadarODEMTL(nn.Module):
         (:mod:`radarode_lite.distributed`). The other weights are the same for a seed.
     cycle_head : ``"flatten"`` (the paper's) or ``"autocorrelation"``: the head of
         :class:`CycleLengthDecoder` (the experiment grids use the second; chapter 8).
-    deformable : None or a tuple of 4 bools
-        Which backbone stages use :class:`DeformConv2d`: None keeps the preset's
-        (``preset.deformable``); ``(False,) * 4`` gives plain convolutions everywhere, the
-        right-sized network that chapter 12 compares with the preset's. ``self.preset`` records
-        the stages used (its name is unchanged: the input shape is the preset's).
+    deformable : None (the preset's stages) or 4 bools: the backbone stages with a
+        :class:`DeformConv2d`, recorded in ``self.preset`` (same name); ``(False,) * 4`` is the
+        right-sized network of chapter 12, plain convolutions everywhere.
 
     Call ``model(x)`` with ``x: (B, C, F, T)`` float; returns ``{"shape": (B, 200),
     "anchor": (B, 800), "ppi": (B, 260) logits}``; ``model(x, return_features=True)``
@@ -213,9 +211,8 @@ class RadarODEMTL(nn.Module):
     def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None,
                  norm: str = "batch", cycle_head: str = "flatten", deformable=None):
         super().__init__()
-        self.preset = get_model_preset(preset)
-        if deformable is not None:
-            self.preset = replace(self.preset, deformable=deformable_stages(deformable))
+        preset = get_model_preset(preset)
+        self.preset = preset if deformable is None else replace(preset, deformable=deformable_stages(deformable))
         self.cycle_head = _checks.choice(cycle_head, "cycle_head", CYCLE_HEADS)
         use_ode = _checks.boolean(use_ode, "use_ode")
         if norm not in NORMS:
