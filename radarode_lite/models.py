@@ -157,15 +157,15 @@ MODEL_PRESETS: dict[str, ModelPreset] = {
 }
 
 
-def get_model_preset(preset: str | ModelPreset) -> ModelPreset:
-    """Return the :class:`ModelPreset` named ``preset`` (``"lite"`` or ``"paper"``), or ``preset`` itself."""
-    if isinstance(preset, ModelPreset):
-        return preset
-    if not isinstance(preset, str):
+def get_model_preset(preset: str | ModelPreset, deformable=None) -> ModelPreset:
+    """The :class:`ModelPreset` named ``preset`` (``"lite"`` or ``"paper"``), or ``preset`` itself,
+    with its ``deformable`` stages replaced when given (4 bools, see :func:`deformable_stages`)."""
+    if not isinstance(preset, (str, ModelPreset)):
         raise TypeError(f"preset must be a str or ModelPreset, got {type(preset).__name__}")
-    if preset not in MODEL_PRESETS:
+    if isinstance(preset, str) and preset not in MODEL_PRESETS:
         raise ValueError(f"preset must be one of {sorted(MODEL_PRESETS)}, got {preset!r}")
-    return MODEL_PRESETS[preset]
+    preset = MODEL_PRESETS.get(preset, preset) if isinstance(preset, str) else preset
+    return preset if deformable is None else replace(preset, deformable=deformable_stages(deformable))
 
 
 def deformable_stages(value, name="deformable") -> tuple[bool, bool, bool, bool]:
@@ -211,8 +211,7 @@ class RadarODEMTL(nn.Module):
     def __init__(self, preset: str | ModelPreset = "lite", use_ode: bool = True, seed: int | None = None,
                  norm: str = "batch", cycle_head: str = "flatten", deformable=None):
         super().__init__()
-        preset = get_model_preset(preset)
-        self.preset = preset if deformable is None else replace(preset, deformable=deformable_stages(deformable))
+        self.preset = get_model_preset(preset, deformable)
         self.cycle_head = _checks.choice(cycle_head, "cycle_head", CYCLE_HEADS)
         use_ode = _checks.boolean(use_ode, "use_ode")
         if norm not in NORMS:

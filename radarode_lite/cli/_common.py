@@ -54,3 +54,9 @@ def child_cwd() -> Path | None:
     """Working folder of a child tool: the checkout from a clone (``-m`` then finds the package
     there even when it is not installed), else the current folder."""
     return checkout()
+
+
+#: The backbone stages with deformable convolutions by the value of ``--deformable``
+#: (``radarode-train``, ``radarode-run-noise``): the preset's (None), or none at all, plain
+#: convolutions everywhere (the right-sized network of chapter 12).
+DEFORMABLE_OPTIONS = {"preset": None, "none": (False, False, False, False)}

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-subjects", type=int, default=DEFAULT_TEST_SUBJECTS,
                         help=f"held-out subjects, drawn with split seed {SPLIT_SEED} (default {DEFAULT_TEST_SUBJECTS})")  # fmt: skip
     parser.add_argument("--preset", default="lite", choices=["lite", "paper"], help="spectrogram and network size")
-    parser.add_argument("--deformable", default="preset", choices=["preset", "none"],
+    parser.add_argument("--deformable", default="preset", choices=list(_common.DEFORMABLE_OPTIONS),
                         help="deformable convolutions in the backbone stages of the preset (default), or plain "
                              "convolutions everywhere (the right-sized network of chapter 12)")  # fmt: skip
     parser.add_argument("--data-seed", type=int, default=0, help="seed of a book data set")
@@ -264,7 +264,8 @@ def check_arguments(args) -> tuple[list, list, list]:
 
 def _network_protocol(args) -> dict | None:
     """The entry of ``frameworks.train_framework``'s ``protocol`` that ``--deformable`` asks for (None: the preset's)."""
-    return None if args.deformable == "preset" else {"deformable": (False,) * 4}
+    stages = _common.DEFORMABLE_OPTIONS[args.deformable]
+    return None if stages is None else {"deformable": stages}
 
 
 def _ppi_sigma(args) -> float:

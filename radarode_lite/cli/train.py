@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-ode", action="store_true", help="shape decoder without its ODE branch (ablation)")
     parser.add_argument("--cycle-head", default="flatten", choices=list(CYCLE_HEADS),
                         help="head of the cycle-length decoder: the paper's, or with autocorrelation features")
-    parser.add_argument("--deformable", default="preset", choices=("preset", "none"),
+    parser.add_argument("--deformable", default="preset", choices=list(_common.DEFORMABLE_OPTIONS),
                         help="deformable convolutions in the backbone stages of the preset, or "
                              "plain convolutions everywhere (the right-sized network of chapter 12)")  # fmt: skip
     parser.add_argument("--noise", default="clean",
@@ -390,7 +390,7 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
         torch.set_num_threads(args.threads)
     model = RadarODEMTL(args.preset, use_ode=not args.no_ode, seed=args.seed, norm=args.norm,
                         cycle_head=args.cycle_head,
-                        deformable=None if args.deformable == "preset" else (False,) * 4).to(plan.device)  # fmt: skip
+                        deformable=_common.DEFORMABLE_OPTIONS[args.deformable]).to(plan.device)  # fmt: skip
     subjects = {k: (v.subjects if v is not None else []) for k, v in split.items()}
     identity = {"data": data_name, "data_fingerprint": data.dataset_fingerprint(root), "noise": plan.noise,
                 "data_seed": args.data_seed, "split_seed": args.split_seed,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ from torch import nn
 
 from radarode_lite import _checks
 from radarode_lite.conventions import FS, WINDOW_S
-from radarode_lite.models import Backbone, deformable_stages, get_model_preset
+from radarode_lite.models import Backbone, get_model_preset
 from radarode_lite.studies.noise_conditions import ecg_reference
 
 __all__ = ["WindowDecoder", "DirectRegression", "train_direct", "predict_direct"]
@@ -84,9 +83,7 @@ class DirectRegression(nn.Module):
 
     def __init__(self, preset="lite", width: int | None = None, seed: int | None = None, deformable=None):
         super().__init__()
-        self.preset = get_model_preset(preset)
-        if deformable is not None:
-            self.preset = replace(self.preset, deformable=deformable_stages(deformable))
+        self.preset = get_model_preset(preset, deformable)
         if seed is not None:
             _checks.integer(seed, "seed")  # TypeError unless an int
         width = 2 * self.preset.anchor_width if width is None else width
