@@ -2,6 +2,7 @@
 
     python data_scripts/bench_noise.py                 # 2 timed epochs per kind, both protocols
     python data_scripts/bench_noise.py --epochs 1
+    python data_scripts/bench_noise.py --worker plain:radarode_mtl_looped_noisy   # one kind alone (see below)
 
 Prints one JSON object, measured in one process on one torch thread (as ``radarode-run-noise``
 runs its grids), the kinds timed round robin so that a change of machine load touches them
@@ -25,6 +26,12 @@ hours on 2 cores (two processes side by side), the grid trained clean (3 seeds x
 each tested under the 13 conditions) and the matched grid (one network per seed, framework and
 condition), the matched one also per table: Table III is the clean baseline and 6 SNRs, Table V
 the clean baseline and 6 bursts, 7 conditions each. ``*_looped`` uses the looped EGA.
+``radarode-run-noise --workers 2`` runs two trainings side by side, and two processes slow each
+other on many machines, so for ``calibrated`` and ``plain`` that is measured: ``side_by_side``
+holds the seconds per epoch of the looped radarode-MTL trained under noise (``--worker
+PROTOCOL:radarode_mtl_looped_noisy``, the kind most of the matched grid's time goes to) in a
+new process alone and two at once, and their ratio ``factor``; their ``grids_h_on_2_cores``
+are the one-at-a-time times x factor / 2 (``grids_h_on_2_cores_ideal``: divided by 2 alone).
 
 Target (issue of the benchmark): Tables III and V in at most 1 hour each on 2 CPU cores.
 """
@@ -36,6 +43,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 TARGET_H = 1.0
 SEEDS = 3
@@ -56,9 +64,14 @@ KINDS = {
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per kind (after one warm-up)")
+    parser.add_argument("--worker", default=None, metavar="PROTOCOL:KIND",
+                        help="time one kind of one protocol alone and print its seconds per epoch (the "
+                             "side-by-side measurement runs two of these)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be >= 1")
+    if args.worker is not None:
+        return _worker(args.worker, args.epochs)
 
     import torch
 
@@ -66,14 +79,32 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     setups = {name: _setup(protocol) for name, protocol in PROTOCOLS.items()}
     times = _round_robin(setups, args.epochs)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_train import side_by_side_slowdown
+
+    side_by_side = {name: side_by_side_slowdown("bench_noise.py", f"{name}:radarode_mtl_looped_noisy", args.epochs)
+                    for name in ("calibrated", "plain")}  # fmt: skip
     out = {"threads": 1, "seeds": SEEDS}
     for name, protocol in PROTOCOLS.items():
-        out[name] = _summary(protocol, setups[name], times[name])
+        out[name] = _summary(protocol, setups[name], times[name], side_by_side.get(name))
     out["tables_ratio_plain_vs_calibrated"] = {
         k: round(out["plain"]["grids_h_on_2_cores"][k] / out["calibrated"]["grids_h_on_2_cores"][k], 3)
         for k in out["plain"]["grids_h_on_2_cores"] if k.startswith("table")}  # fmt: skip
     out["bench_wall_s"] = round(time.perf_counter() - began, 1)
     print(json.dumps(out, indent=1))
+    return 0
+
+
+def _worker(spec: str, epochs: int) -> int:
+    """``--worker PROTOCOL:KIND``: one kind of one protocol, trained alone; prints its median seconds per epoch."""
+    import torch
+
+    name, _, kind = spec.partition(":")
+    if name not in PROTOCOLS or kind not in KINDS:
+        raise SystemExit(f"error: --worker takes PROTOCOL:KIND of {sorted(PROTOCOLS)} and {sorted(KINDS)}, got {spec!r}")
+    torch.set_num_threads(1)
+    times = _round_robin({name: _setup(PROTOCOLS[name])}, epochs, kinds=[kind])[name][kind]
+    print(json.dumps({"worker": spec, "s_per_epoch": statistics.median(times)}))
     return 0
 
 
@@ -86,18 +117,20 @@ def _setup(protocol: dict) -> dict:
     return {"split": split, "train": frameworks.in_memory(split["train"]), "models": {}}
 
 
-def _round_robin(setups: dict, epochs: int) -> dict:
-    """Wall seconds of one-epoch trainings of every kind of both protocols, interleaved (the
-    warm-up round dropped); the last network of each framework is kept for the evaluation."""
+def _round_robin(setups: dict, epochs: int, kinds=None) -> dict:
+    """Wall seconds of one-epoch trainings of every kind (or those of ``kinds``) of the
+    protocols, interleaved (the warm-up round dropped); the last network of each framework is
+    kept for the evaluation."""
     from radarode_lite.studies import frameworks
 
-    times = {name: {k: [] for k in KINDS} for name in setups}
+    kinds = {k: KINDS[k] for k in (KINDS if kinds is None else kinds)}
+    times = {name: {k: [] for k in kinds} for name in setups}
     ega = dict(frameworks.PROTOCOL["ega"])
     try:
         for rep in range(epochs + 1):
             for name, setup in setups.items():
                 protocol = PROTOCOLS[name]
-                for kind, (framework, noise, batched) in KINDS.items():
+                for kind, (framework, noise, batched) in kinds.items():
                     frameworks.PROTOCOL["ega"] = {**ega, "batched": batched}
                     model, record = frameworks.train_framework(
                         framework, setup["train"], epochs=1, seed=rep, lr=protocol["lr"], noise=noise,
@@ -111,8 +144,9 @@ def _round_robin(setups: dict, epochs: int) -> dict:
     return times
 
 
-def _summary(protocol: dict, setup: dict, times: dict) -> dict:
-    """Seconds per epoch, the evaluation of one condition and the projected grid times."""
+def _summary(protocol: dict, setup: dict, times: dict, side_by_side: dict | None = None) -> dict:
+    """Seconds per epoch, the evaluation of one condition and the projected grid times (two side
+    by side: slowed by ``side_by_side["factor"]`` where it was measured)."""
     from radarode_lite.studies import frameworks, noise_conditions, robustness
 
     per_epoch = {k: statistics.median(v) for k, v in times.items()}
@@ -131,7 +165,8 @@ def _summary(protocol: dict, setup: dict, times: dict) -> dict:
         train_s = {noisy: {f: protocol["epochs"] * per_epoch[kind[f] + noisy] for f in frameworks.FRAMEWORKS}
                    for noisy in ("", "_noisy")}  # fmt: skip
         grids.update(_grids(train_s[""], train_s["_noisy"], eval_s, noisy_s, suffix))
-    return {
+    factor = 1.0 if side_by_side is None else side_by_side["factor"]
+    out = {
         "data": f"book:{protocol['data']}", "epochs": protocol["epochs"],
         "deformable_stages": [i + 1 for i, d in enumerate(setup["models"]["radarode"].preset.deformable) if d],
         "n_train_segments": len(setup["split"]["train"]), "n_test_segments": len(setup["split"]["test"]),
@@ -140,10 +175,14 @@ def _summary(protocol: dict, setup: dict, times: dict) -> dict:
         "looped_vs_batched": round(per_epoch["radarode_mtl_looped"] / per_epoch["radarode_mtl"], 3),
         "noisy_vs_clean": {f: round(per_epoch[f + "_noisy"] / per_epoch[f], 3) for f in frameworks.FRAMEWORKS},
         "noisy_set_s": round(noisy_s, 3), "eval_s": {k: round(v, 3) for k, v in eval_s.items()},
-        "grids_h_on_2_cores": {k: round(v / 7200, 3) for k, v in grids.items()},
-        "tables_meet_target": {k: v / 7200 <= TARGET_H for k, v in grids.items() if k.startswith("table")},
+        "grids_h_on_2_cores": {k: round(v * factor / 7200, 3) for k, v in grids.items()},
+        "tables_meet_target": {k: v * factor / 7200 <= TARGET_H for k, v in grids.items() if k.startswith("table")},
         "target_h_per_table": TARGET_H,
     }  # fmt: skip
+    if side_by_side is not None:
+        out["side_by_side"] = side_by_side
+        out["grids_h_on_2_cores_ideal"] = {k: round(v / 7200, 3) for k, v in grids.items()}
+    return out
 
 
 def _grids(train_s: dict, noisy_train_s: dict, eval_s: dict, noisy_s: float, suffix: str) -> dict:

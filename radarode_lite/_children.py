@@ -50,6 +50,23 @@ def run_child(command, capture=True, env=None, cwd=None) -> subprocess.Completed
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
+def side_by_side(work, items, workers: int) -> None:
+    """Call ``work(item)`` for every item, ``workers`` at a time in threads (each ``work`` waits on
+    a child of :func:`run_child`); ``Ctrl-C`` or a forwarded signal starts no new item and stops
+    the running children. An exception of ``work`` is raised after the running items end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
+    except BaseException:
+        stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # the workers remove their scratch folders
+
+
 def stopping() -> bool:
     """Whether :func:`stop_children` has been called (no child starts any more)."""
     return _stopping.is_set()

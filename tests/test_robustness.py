@@ -722,6 +722,33 @@ def test_noise_grid_on_plain_convolutions_records_them_and_refuses_to_mix_networ
             assert folder.as_posix().endswith(f"{parent}/{leaf}")
 
 
+def test_noise_grid_side_by_side_writes_the_same_files_as_one_process(tiny, tmp_path, monkeypatch, capsys):
+    runner = _run_noise_module()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "SSQ_PARALLEL"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    argv = ["--data", str(tiny["test"].root), "--test-subjects", "1", "--epochs", "1", "--only", "radarode_mtl",
+            "mmecg", "--seeds", "0", "--conditions", "snr:0", "--no-progress", "--train-noise", "matched"]  # fmt: skip
+    assert runner.main(argv + ["--out", str(tmp_path / "one")]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert runner.main(argv + ["--out", str(tmp_path / "two"), "--workers", "2"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    # matched training: the clean baselines in children of their own before the noisy networks
+    done = [line.split()[1:5:3] for line in out.splitlines() if line.startswith("  done ")]
+    assert sorted(done[:2]) == [["mmecg", "clean"], ["radarode_mtl", "clean"]] and len(done) == 4
+    assert json.loads(out.strip().splitlines()[-1])["written"] == 4
+    names = sorted(p.name for p in (tmp_path / "one").glob("*.json"))
+    assert len(names) == 4 and names == sorted(p.name for p in (tmp_path / "two").glob("*.json"))
+    for name in names:  # one seed, one thread, the same code: the same scores, the same command to remake them
+        one, two = (results.load_result(tmp_path / f / name) for f in ("one", "two"))
+        assert (one["metrics"], one["per_segment"], one["command"]) == (two["metrics"], two["per_segment"],
+                                                                      two["command"])  # fmt: skip
+        assert "--workers" not in two["command"]
+    for bad, word in ((["--workers", "0"], "--workers"), (["--workers", "2", "--overwrite"], "--overwrite")):
+        assert runner.main(argv + ["--out", str(tmp_path / "two")] + bad) == 2
+        err = capsys.readouterr().err
+        assert word in err and len(err.strip().splitlines()) == 1
+
+
 def test_framework_trains_its_cycle_length_with_the_target_width_asked_for(one_thread, tiny):
     items = FW.in_memory(tiny["train"])
     losses_by_width = {}

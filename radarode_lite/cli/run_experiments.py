@@ -24,7 +24,7 @@ Grids:
   Table II by default (``radarode-run-noise`` holds it and its defaults; this tool forwards
   ``--out`` (as ``--out <out>/noise``; without ``--out``, its default, the ``noise`` folder
   chapter 14 reads), ``--seeds``, ``--epochs``, ``--data``, ``--test-subjects``, ``--preset``,
-  ``--only`` (framework names), ``--overwrite``, ``--list`` and ``--smoke`` to it; so
+  ``--only`` (framework names), ``--workers``, ``--overwrite``, ``--list`` and ``--smoke`` to it; so
   ``--grid noise --out <folder>`` writes ``<folder>/noise``).
 - ``digits``: the second multi-task problem of chapter 15 (``radarode-run-digits``; this
   tool forwards ``--out`` (as ``<out>/digits``), ``--seeds``, ``--epochs``, ``--overwrite``,
@@ -63,7 +63,6 @@ import shlex
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,10 +207,10 @@ def _main(argv=None) -> int:
         return _children.run_child(_common.child_command("run_digits", *forwarded), capture=False,
                                    cwd=_common.child_cwd()).returncode  # fmt: skip
     if args.grid == "noise":
-        if args.workers != 1 or args.device != "cpu" or args.train_arg:
-            print("error: --workers, --device and --train-arg apply to the table2 grid only", file=sys.stderr)
+        if args.device != "cpu" or args.train_arg:
+            print("error: --device and --train-arg apply to the table2 grid only", file=sys.stderr)
             return 2
-        forwarded = ["--preset", args.preset, "--test-subjects", str(args.test_subjects)]
+        forwarded = ["--preset", args.preset, "--test-subjects", str(args.test_subjects), "--workers", str(args.workers)]
         forwarded += ["--out", str(Path(args.results) / "noise")] if args.results is not None else []
         forwarded += ["--seeds", *map(str, args.seeds)] if args.seeds is not None else []
         forwarded += ["--epochs", str(args.epochs)] if args.epochs is not None else []
@@ -328,15 +327,7 @@ def run_grid(args, grid, runs, state, folder) -> int:
             failures.append((run.name, str(exc)))
             print(f"  FAILED {run.name}: {exc}", flush=True)
 
-    pool = ThreadPoolExecutor(max_workers=args.workers)
-    try:
-        for future in [pool.submit(one, run) for run in todo]:
-            future.result()
-    except BaseException:  # Ctrl-C or a forwarded signal: no new run, the running ones stopped
-        _children.stop_children()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # the workers remove their scratch folders
+    _children.side_by_side(one, todo, args.workers)  # Ctrl-C or a signal: no new run, the running ones stopped
     summary = {"grid": grid, "runs": len(runs), "ran": len(todo) - len(failures), "failed": [n for n, _ in failures],
                "results": str(folder), "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
     print(json.dumps(summary))

@@ -6,6 +6,7 @@
     radarode-run-noise --list                   # what is stored and what is left
     radarode-run-noise --smoke --out /tmp/r/noise # tiny check, seconds
     radarode-run-noise --train-noise matched    # the authors' way: trained under each condition's noise
+    radarode-run-noise --workers 2              # two networks trained side by side (2 cores)
 
 In a clone of the book, ``python data_scripts/run_noise.py`` is the same command, and
 ``radarode-run-experiments --grid noise --out <folder>`` runs it into ``<folder>/noise``. The
@@ -56,6 +57,11 @@ Protocol (``radarode_lite.studies`` holds every piece: ``noise_conditions``, ``f
    the same columns over the segments with a burst alone are stored too, as
    ``metrics["burst_segments"]`` (with ``"segments"``, their indices, and delta_m against the
    clean baseline over all segments).
+
+With ``--workers N`` the networks train side by side, each in a child process
+(``radarode-run-noise`` on one framework and seed, and for matched training one condition, the
+clean baselines first); every results file is the same as one process at a time makes it, with
+the same command.
 
 The networks of the seeds in ``--save-models`` (default 0) are kept in ``<folder>/models/`` for
 the chapter's figures; when such a file exists and matches the settings, the network is loaded
@@ -134,12 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-models", type=int, nargs="*", default=[0], metavar="SEED",
                         help="seeds whose trained networks are kept in <folder>/models (default 0)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="networks trained side by side, each in its own process with --threads threads "
+                             "(default 1; 2 on 2 cores)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="redo runs whose results file exists")
     parser.add_argument("--force", dest="overwrite", action="store_true", help=argparse.SUPPRESS)  # the old flag
     parser.add_argument("--list", action="store_true", help="list the runs (done or to do) and stop")
     parser.add_argument("--smoke", action="store_true",
-                        help="tiny check: 2 subjects x 6 s of synthetic data (1 held out), 2 epochs, conditions "
-                             "clean and abrupt:-9:1:1, seed 0")  # fmt: skip
+                        help="tiny check: 2 subjects x 6 s of synthetic data (1 held out), 2 epochs, seed 0, "
+                             "conditions clean and abrupt:-9:1:1 (or --conditions)")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars while training")
     parser.add_argument("--progress", action="store_true", default=True, help=argparse.SUPPRESS)  # the old flag
     return parser
@@ -161,9 +170,14 @@ def _main(argv=None) -> int:
     _children.follow_parent()  # started by run_experiments: end with it
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.threads < 1:
-        print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+    if args.threads < 1 or args.workers < 1:
+        print(f"error: --threads and --workers must be >= 1, got {args.threads}, {args.workers}", file=sys.stderr)
         return 2
+    if args.workers > 1 and args.overwrite:
+        print("error: --overwrite runs one process at a time; leave out --workers", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        _children.forward_signals()  # kill (SIGTERM) stops the children
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(args.threads)  # before numpy, numba and torch are imported
     if args.threads == 1:
@@ -207,7 +221,9 @@ def run(args, argv) -> dict:
         print(f"removed leftovers of an interrupted grid in {str(folder)!r}", flush=True)
     print(f"noise grid: {len(runs)} runs, {len(runs) - len(todo)} stored, {len(todo)} to do -> {folder}", flush=True)
     written = 0
-    if todo:
+    if todo and args.workers > 1:
+        written = _run_children(args, todo, folder, path_of)
+    elif todo:
         with tempfile.TemporaryDirectory(prefix="radarode-noise-data-") as scratch:
             split, base_config = _data_and_config(args, Path(scratch), epochs, fingerprint)
             if args.train_noise == "clean":  # one network per (framework, seed) for every condition
@@ -227,6 +243,54 @@ def run(args, argv) -> dict:
                                                     baselines)  # fmt: skip
     return {"runs": len(runs), "written": written, "skipped": len(runs) - len(todo), "folder": str(folder),
             "wall_s": round(time.perf_counter() - began, 1)}  # fmt: skip
+
+
+def _run_children(args, todo, folder: Path, path_of) -> int:
+    """Run ``todo`` in children, ``--workers`` at a time, each ``radarode-run-noise`` on one framework
+    and seed (matched: and one condition; the clean baselines first, every delta_m reads them) into
+    ``folder``; return the number of results files written (the same files, commands included, as
+    one process makes)."""
+    from radarode_lite import _children
+    from radarode_lite.studies import results
+
+    if not args.smoke:
+        _resolve_data(args.data, args.preset, args.data_seed)  # a book data set generated once, not by each child
+    common = ["--out", str(folder.resolve()), "--epochs", str(args.epochs), "--lr", repr(float(args.lr)),
+              "--ppi-sigma", repr(_ppi_sigma(args)), "--data", args.data, "--test-subjects", str(args.test_subjects),
+              "--preset", args.preset, "--deformable", args.deformable, "--data-seed", str(args.data_seed),
+              "--noise-seed", str(args.noise_seed), "--train-noise", args.train_noise, "--threads", str(args.threads),
+              "--save-models", *map(str, args.save_models), "--no-progress"]  # fmt: skip
+    common += ["--smoke"] * args.smoke
+    keys = list(dict.fromkeys((fw, seed) for fw, seed, _ in todo))
+    if args.train_noise == "clean":  # one network per (framework, seed), tested under its conditions
+        phases = [[(fw, seed, [c["name"] for f, s, c in todo if (f, s) == (fw, seed)]) for fw, seed in keys]]
+    else:  # one network per condition; the clean baselines first
+        phases = [[(fw, seed, [c["name"]]) for fw, seed, c in todo if c["family"] == "clean"],
+                  [(fw, seed, [c["name"]]) for fw, seed, c in todo if c["family"] != "clean"]]
+    order = {"radarode_mtl": 0, "radarode": 1, "mmecg": 2}  # the longest trainings first
+    failures = []
+
+    def one(job):
+        fw, seed, names = job
+        command = _common.child_command("run_noise", *common, "--only", fw, "--seeds", str(seed),
+                                        "--conditions", *names)  # fmt: skip
+        t0 = time.perf_counter()
+        done = _children.run_child(command, env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)),
+                                   cwd=_common.child_cwd())  # fmt: skip
+        if done.returncode != 0:
+            if not _children.stopping():
+                failures.append(f"{fw} seed {seed}")
+                print(f"  FAILED {fw} seed {seed} {' '.join(names)}: {done.stderr.strip()[-2000:]}", flush=True)
+            return
+        print(f"  done {fw} seed {seed} {' '.join(names)} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    for jobs in phases:
+        _children.side_by_side(one, sorted(jobs, key=lambda j: order[j[0]]), args.workers)
+        if failures:
+            break  # the baselines of the next phase are missing
+    if failures:
+        raise ValueError(f"{len(failures)} children failed ({', '.join(failures)}); run the grid again to continue")
+    return sum(results.result_problem(path_of(*r)) is None for r in todo)
 
 
 def check_arguments(args) -> tuple[list, list, list]:
@@ -251,7 +315,7 @@ def check_arguments(args) -> tuple[list, list, list]:
     unknown = [f for f in frameworks if f not in frameworks_.FRAMEWORKS]
     if unknown or len(set(frameworks)) != len(frameworks):
         raise ValueError(f"--only takes distinct frameworks of {frameworks_.FRAMEWORKS}, got {frameworks}")
-    names = ["clean", "abrupt:-9:1:1"] if args.smoke else (args.conditions or list(noise_conditions.GRID_CONDITIONS))
+    names = args.conditions or (["clean", "abrupt:-9:1:1"] if args.smoke else list(noise_conditions.GRID_CONDITIONS))
     conditions = [noise_conditions.parse_condition("clean")]  # the baseline is always part of a run: delta_m needs it
     for name in names:
         cond = noise_conditions.parse_condition(name)
