@@ -404,6 +404,38 @@ def test_segment_dataset_items(tiny_set):
         ds[len(ds)]
 
 
+def test_segment_dataset_in_memory_reads_each_file_once_and_gives_the_same_items(tiny_set, tmp_path, monkeypatch):
+    import shutil
+
+    root, _ = tiny_set
+    copy = tmp_path / "set"
+    shutil.copytree(root, copy)
+    on_disk = data.SegmentDataset(copy, subjects=[2])
+    kept = data.subject_split(copy, test_subjects=[3], val_subjects=[1], in_memory=True)["train"]
+    reads = {"disk": [], "kept": []}
+    real_load = np.load
+    for _ in range(2):  # two epochs
+        for i in range(len(kept)):
+            items = {}
+            for name, ds in (("disk", on_disk), ("kept", kept)):
+                monkeypatch.setattr(np, "load", lambda path, *a, _n=name, **k: reads[_n].append(str(path))
+                                    or real_load(path, *a, **k))  # fmt: skip
+                items[name] = ds[i]
+            a, b = items["disk"], items["kept"]
+            assert a.keys() == b.keys()
+            assert all(torch.equal(a[k], b[k]) if torch.is_tensor(a[k]) else a[k] == b[k] for k in a)
+    monkeypatch.setattr(np, "load", real_load)
+    # on disk: the 4 files of an item at every read; kept: each file once
+    assert len(reads["disk"]) == 2 * 4 * len(kept) and sorted(reads["kept"]) == sorted(set(reads["disk"]))
+    first = on_disk[0]["sst"]
+    (copy / kept.recordings[0] / "sst_seg_0.npy").unlink()  # the arrays read are kept; a fresh data set
+    assert torch.equal(kept[0]["sst"], first)  # finds the file gone
+    with pytest.raises(FileNotFoundError, match="missing"):
+        data.SegmentDataset(copy, subjects=[2])[0]
+    with pytest.raises(TypeError, match="in_memory"):
+        data.SegmentDataset(copy, in_memory="yes")
+
+
 def test_subject_split_is_disjoint(tiny_set):
     root, _ = tiny_set
     splits = data.subject_split(root, test_subjects=[3], val_subjects=[1])

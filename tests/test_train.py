@@ -47,6 +47,19 @@ def test_same_seed_gives_identical_losses_and_other_seed_differs(tiny_set):
     assert runs[0] != runs[2]  # a different batch order changes the path
 
 
+def test_a_data_set_held_in_memory_trains_the_same_network(tiny_root):
+    from radarode_lite.data.augment import TimeStretch
+
+    runs = []
+    for in_memory in (False, True):
+        model = _model()
+        history = train.train(model, data.SegmentDataset(tiny_root, in_memory=in_memory), epochs=2, batch_size=4,
+                              seed=0, augment=TimeStretch(0.3))  # fmt: skip
+        runs.append((history.train_loss, [p.detach().clone() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0]  # augmentation works on copies: the kept arrays stay as read
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
 def test_training_does_not_disturb_the_global_random_state(tiny_set):
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -383,7 +383,7 @@ def _train_and_evaluate(plan, args, out: Path, scratch: Path) -> SimpleNamespace
     else:
         root, data_name = resolve_data(args.data, args.preset, args.data_seed, plan.noise)
     split = data.subject_split(root, test_subjects=plan.test_spec, val_subjects=args.val_subjects,
-                               seed=args.split_seed, preset=args.preset)  # fmt: skip
+                               seed=args.split_seed, preset=args.preset, in_memory=True)  # fmt: skip
     if plan.rank == 0:
         _files.check_writable(out)  # before hours of training, not after
     if args.threads is not None:  # after generating data: its parallel SST may reset torch's threads

@@ -86,8 +86,11 @@ class SegmentDataset(torch.utils.data.Dataset):
     - ``ecg``: float32 (800,), the window's ECG in mV;
     - ``subject`` (int), ``status`` (str), ``recording`` (folder name, str), ``segment`` (int).
 
-    Files are read when an item is requested. ``transform``, if given, is called on the item
-    dict and its result returned (e.g. to add noise to ``sst``).
+    Files are read when an item is requested; with ``in_memory=True`` each segment's arrays are
+    read once and kept (a training run reads every segment once per epoch; the lite data sets
+    are small), the same values either way. ``transform``, if given, is called on the item dict
+    and its result returned (e.g. to add noise to ``sst``); with ``in_memory`` it receives the
+    kept tensors, so it must return new ones rather than change them in place.
 
     Parameters
     ----------
@@ -97,9 +100,11 @@ class SegmentDataset(torch.utils.data.Dataset):
     statuses : None (all) or statuses to keep.
     preset : None, or the preset name every selected recording must have been made with.
     transform : None or a callable ``item -> item``.
+    in_memory : bool, keep the arrays of every segment read (default False).
     """
 
-    def __init__(self, root, recordings=None, subjects=None, statuses=None, preset=None, transform=None):
+    def __init__(self, root, recordings=None, subjects=None, statuses=None, preset=None, transform=None,
+                 in_memory=False):  # fmt: skip
         records = list_recordings(root)
         if not records:
             raise ValueError(f"root {str(root)!r} holds no recording folders obj{{subject}}_{{status}}_{{trial}}_")
@@ -128,6 +133,9 @@ class SegmentDataset(torch.utils.data.Dataset):
         self.root = Path(root)
         self.records = records
         self.transform = transform
+        if not isinstance(in_memory, bool):
+            raise TypeError(f"in_memory must be True or False, got {type(in_memory).__name__}")
+        self._kept = {} if in_memory else None  # segment index -> its arrays
         self.preset = presets.pop()
         for r in records:
             last = Path(r["path"]) / f"sst_seg_{r['n_segments'] - 1}.npy"
@@ -158,13 +166,15 @@ class SegmentDataset(torch.utils.data.Dataset):
             raise IndexError(f"index {idx} is out of range for a dataset of {len(self)} segments")
         j, i = self.index[idx]
         rec = self.records[j]
-        folder = Path(rec["path"])
+        arrays = None if self._kept is None else self._kept.get(idx)
+        if arrays is None:
+            folder = Path(rec["path"])
+            arrays = {k: _load_array(folder / f"{k}_seg_{i}.npy") for k in ("sst", "shape", "anchor", "ecg")}
+            if self._kept is not None:
+                self._kept[idx] = arrays
         item = {
-            "sst": _load_array(folder / f"sst_seg_{i}.npy"),
-            "shape": _load_array(folder / f"shape_seg_{i}.npy"),
+            **arrays,
             "ppi": torch.tensor(rec["ppi"][i], dtype=torch.int64),
-            "anchor": _load_array(folder / f"anchor_seg_{i}.npy"),
-            "ecg": _load_array(folder / f"ecg_seg_{i}.npy"),
             "subject": rec["subject_id"],
             "status": rec["status"],
             "recording": rec["name"],
@@ -173,13 +183,14 @@ class SegmentDataset(torch.utils.data.Dataset):
         return self.transform(item) if self.transform is not None else item
 
 
-def subject_split(root, test_subjects=1, val_subjects=0, seed=0, preset=None, transform=None) -> dict:
+def subject_split(root, test_subjects=1, val_subjects=0, seed=0, preset=None, transform=None, in_memory=False) -> dict:
     """Subject-wise train / validation / test split of a data set: no subject in two splits (chapter 4).
 
     Segments of one person are alike; a split that put the same subject in training and
     test would reward memorising people. ``test_subjects`` and ``val_subjects`` are either
     lists of subject ids or numbers of subjects, then drawn (test first) from a permutation of
     the subject ids by ``numpy.random.default_rng(seed)``. The remaining subjects train.
+    ``preset``, ``transform`` and ``in_memory`` go to each :class:`SegmentDataset`.
 
     Returns
     -------
@@ -198,7 +209,8 @@ def subject_split(root, test_subjects=1, val_subjects=0, seed=0, preset=None, tr
         raise ValueError("test_subjects must select at least one subject")
     if not train:
         raise ValueError(f"no subject is left for training (subjects {subjects}, test {test}, val {val})")
-    make = lambda ids: SegmentDataset(root, subjects=ids, preset=preset, transform=transform)  # noqa: E731
+    make = lambda ids: SegmentDataset(root, subjects=ids, preset=preset, transform=transform,  # noqa: E731
+                                      in_memory=in_memory)  # fmt: skip
     return {"train": make(train), "val": make(val) if val else None, "test": make(test)}
 
 
