@@ -156,7 +156,7 @@ def _setup(protocol: dict, only: str | None = None) -> dict:
 
     name = protocol["data"]
     root = Path(name) if Path(name).is_absolute() else data.book_dataset(name, "lite", 0)
-    split = data.subject_split(root, test_subjects=protocol["test_subjects"], preset="lite")
+    split = data.subject_split(root, test_subjects=protocol["test_subjects"], preset="lite", in_memory=True)
     kinds = {"ew": ("ew", {}), "gradient_params": ("ega", {"batched": True}), "single_task": ("ew", {})}
     if "gradient_representation" in protocol["runs"]:
         kinds["gradient_representation"] = ("ega", {"gradients": "representation"})
