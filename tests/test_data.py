@@ -390,6 +390,7 @@ def test_segment_dataset_items(tiny_set):
     assert item["ecg"].shape == (800,) and item["ecg"].dtype == torch.float32
     assert item["ppi"].dtype == torch.int64 and item["ppi"].ndim == 0 and 0 <= int(item["ppi"]) < 260
     assert item["recording"] == "obj1_SP_2_" and item["segment"] == 1 and item["subject"] == 1
+    assert list(item) == ["sst", "shape", "ppi", "anchor", "ecg", "subject", "status", "recording", "segment"]
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch["sst"].shape == (4, spec.n_channels, spec.n_freqs, 120) and batch["ppi"].shape == (4,)
     only = data.SegmentDataset(root, subjects=[2])

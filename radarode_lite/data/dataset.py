@@ -173,8 +173,11 @@ class SegmentDataset(torch.utils.data.Dataset):
             if self._kept is not None:
                 self._kept[idx] = arrays
         item = {
-            **arrays,
+            "sst": arrays["sst"],
+            "shape": arrays["shape"],
             "ppi": torch.tensor(rec["ppi"][i], dtype=torch.int64),
+            "anchor": arrays["anchor"],
+            "ecg": arrays["ecg"],
             "subject": rec["subject_id"],
             "status": rec["status"],
             "recording": rec["name"],
