@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     assert len(run_experiments.table2_runs([0], NOW["epochs"])) == sum(NOW["runs"].values())
     startup_s = _startup_seconds()
-    protocols = {"before": BEFORE, "now": NOW, "calibrated": _protocol("calibrated"), "plain": _protocol("plain")}
+    protocols = {"before": BEFORE, "now": NOW, **_calibrated_protocols()}
     setups = {name: _setup(protocol) for name, protocol in protocols.items()}
     times = _round_robin(setups, args.epochs)
     side_by_side = {name: side_by_side_slowdown("bench_train.py", f"{name}:gradient_params_loop", args.epochs)
@@ -114,12 +114,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def _protocol(name: str) -> dict:
-    """The protocol ``calibrated`` or ``plain`` (the calibrated one on plain convolutions)."""
-    if name not in ("calibrated", "plain"):
-        raise ValueError(f"--worker takes calibrated:KIND or plain:KIND, got protocol {name!r}")
+def _calibrated_protocols() -> dict:
+    """The protocols ``calibrated`` and ``plain`` (the calibrated one on plain convolutions)."""
     calibrated = _calibrated()
-    return calibrated if name == "calibrated" else dict(calibrated, deformable=(False,) * 4)
+    return {"calibrated": calibrated, "plain": dict(calibrated, deformable=(False,) * 4)}
 
 
 def _worker(spec: str, epochs: int) -> int:
@@ -127,7 +125,7 @@ def _worker(spec: str, epochs: int) -> int:
     import torch
 
     name, _, kind = spec.partition(":")
-    protocol = _protocol(name)
+    protocol = _calibrated_protocols()[name]
     torch.set_num_threads(1)
     setup = _setup(protocol, only=kind)
     times = _round_robin({name: setup}, epochs)[name][kind]

@@ -164,7 +164,8 @@ def get_model_preset(preset: str | ModelPreset, deformable=None) -> ModelPreset:
         raise TypeError(f"preset must be a str or ModelPreset, got {type(preset).__name__}")
     if isinstance(preset, str) and preset not in MODEL_PRESETS:
         raise ValueError(f"preset must be one of {sorted(MODEL_PRESETS)}, got {preset!r}")
-    preset = MODEL_PRESETS.get(preset, preset) if isinstance(preset, str) else preset
+    if isinstance(preset, str):
+        preset = MODEL_PRESETS[preset]
     return preset if deformable is None else replace(preset, deformable=deformable_stages(deformable))
 
 

@@ -255,12 +255,8 @@ def _run_children(args, todo, folder: Path, path_of) -> int:
 
     if not args.smoke:
         _resolve_data(args.data, args.preset, args.data_seed)  # a book data set generated once, not by each child
-    common = ["--out", str(folder.resolve()), "--epochs", str(args.epochs), "--lr", repr(float(args.lr)),
-              "--ppi-sigma", repr(_ppi_sigma(args)), "--data", args.data, "--test-subjects", str(args.test_subjects),
-              "--preset", args.preset, "--deformable", args.deformable, "--data-seed", str(args.data_seed),
-              "--noise-seed", str(args.noise_seed), "--train-noise", args.train_noise, "--threads", str(args.threads),
-              "--save-models", *map(str, args.save_models), "--no-progress"]  # fmt: skip
-    common += ["--smoke"] * args.smoke
+    common = ["--out", str(folder.resolve()), "--threads", str(args.threads), "--save-models", *map(str, args.save_models),
+              "--no-progress"]  # fmt: skip
     keys = list(dict.fromkeys((fw, seed) for fw, seed, _ in todo))
     if args.train_noise == "clean":  # one network per (framework, seed), tested under its conditions
         phases = [[(fw, seed, [c["name"] for f, s, c in todo if (f, s) == (fw, seed)]) for fw, seed in keys]]
@@ -272,8 +268,9 @@ def _run_children(args, todo, folder: Path, path_of) -> int:
 
     def one(job):
         fw, seed, names = job
-        command = _common.child_command("run_noise", *common, "--only", fw, "--seeds", str(seed),
-                                        "--conditions", *names)  # fmt: skip
+        selected = ["--only", fw, "--seeds", str(seed), "--conditions", *names] if args.smoke else []
+        command = _common.child_command("run_noise", *_run_args(args, fw, seed, names, args.epochs), *selected,
+                                        *common)  # fmt: skip
         t0 = time.perf_counter()
         done = _children.run_child(command, env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)),
                                    cwd=_common.child_cwd())  # fmt: skip
@@ -534,7 +531,8 @@ def _evaluate_one(grid, fw, seed, cond, test_set, anchors, baselines, timing) ->
                   condition=cond, method=record["method"], method_kwargs=record["method_kwargs"],
                   tasks=record["tasks"], training_protocol=record.get("protocol"), anchors=_ANCHORS.get(source),
                   evaluation="per 4-s segment, each from its own input")  # fmt: skip
-    command = _command(grid.args, fw, seed, cond["name"], grid.epochs)
+    command = _common.command_prefix("run_noise") + " " + shlex.join(_run_args(grid.args, fw, seed, [cond["name"]],
+                                                                               grid.epochs))  # fmt: skip
     set_s, anchors_s = timing["set_s"], timing["anchors_s"]
     wall = record["train_s"] + set_s + (anchors_s if fw == "radarode" else 0.0) + eval_s
     results.save_result(grid.path_of(fw, seed, cond), scores, config, seed, command, round(wall, 2),
@@ -592,14 +590,15 @@ def _package_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _command(args, framework, seed, condition, epochs) -> str:
-    """The command line that remakes one results file."""
+def _run_args(args, framework, seed, conditions, epochs) -> list[str]:
+    """The arguments of ``radarode-run-noise`` that make the files of one framework and seed under
+    ``conditions`` with the settings of ``args`` (a stored command, a child of ``--workers``)."""
     if args.smoke:
         parts = ["--smoke"]
     else:
         # the settings of the protocol are always written, so that the command does not depend
         # on the defaults of the day
-        parts = ["--only", framework, "--seeds", str(seed), "--conditions", condition, "--epochs", str(epochs),
+        parts = ["--only", framework, "--seeds", str(seed), "--conditions", *conditions, "--epochs", str(epochs),
                  "--data", args.data, "--lr", f"{args.lr:g}", "--ppi-sigma", f"{_ppi_sigma(args):g}"]  # fmt: skip
         if args.test_subjects != DEFAULT_TEST_SUBJECTS:
             parts += ["--test-subjects", str(args.test_subjects)]
@@ -613,7 +612,7 @@ def _command(args, framework, seed, condition, epochs) -> str:
             parts += ["--noise-seed", str(args.noise_seed)]
     if args.train_noise != "clean":
         parts += ["--train-noise", args.train_noise]
-    return _common.command_prefix("run_noise") + " " + shlex.join(parts)
+    return parts
 
 
 if __name__ == "__main__":
