@@ -33,6 +33,21 @@ def test_saved_result_reads_back_with_its_metadata(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["run.json"]  # no temporary file left
 
 
+def test_the_machine_record_names_the_cpu_and_the_instruction_set_of_torchs_kernels(monkeypatch):
+    import torch
+
+    machine = results.machine_info()
+    assert machine["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(machine["cpu"], str) and machine["cpu"]
+    if Path("/proc/cpuinfo").is_file():
+        names = [l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                 if l.lower().startswith("model name")]  # fmt: skip
+        assert machine["cpu"] == (names[0] if names and names[0] else machine["cpu"])
+    monkeypatch.setattr("builtins.open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")))
+    monkeypatch.setattr(results.platform, "processor", lambda: "")
+    assert results.cpu_model() == "unknown"
+
+
 @pytest.mark.parametrize("missing", sorted(results.REQUIRED_KEYS))
 def test_a_file_without_any_piece_of_metadata_is_rejected(tmp_path, missing):
     path = _save(tmp_path / "run.json")
