@@ -4,6 +4,7 @@
     python data_scripts/check_stored.py --sample 3 book/data/results/benchmark/calibration/lr3e-3_sigma8_snr-19.5_0.5_subjects20_epochs24/table2
     python data_scripts/check_stored.py --list FOLDER          # the commands, nothing run
     python data_scripts/check_stored.py --workers 2 --report check.json FILE ...
+    python data_scripts/check_stored.py --at-commit FILE       # the code of the file's own commit
 
 Every results file of the training runs (``radarode-train``: Table II, the calibration study,
 chapter 8's ablations) and of the noise grids (``radarode-run-noise``) records the command that
@@ -23,6 +24,10 @@ Each file gets a verdict:
   ``cpu_capability`` of a file's ``machine``) a re-run is a new draw, not a copy;
 - ``outside its seeds``: a metric lies outside that interval (or a row has one seed, or a
   metric with no numbers differs): the stored file does not describe this code.
+
+A file that differs was made by other code or on a machine that rounds otherwise;
+``--at-commit`` tells which: it re-runs the code of the file's own commit, and if that does not
+give the stored numbers either, the machine differs.
 
 Prints one JSON object per file as it finishes and a summary. Exit status 1 if a file is
 outside its seeds (with ``--exact``: if any is not identical), 2 for bad arguments.
@@ -186,28 +191,44 @@ def compare(stored: dict, now: dict, seeds: dict) -> dict:
     return {"verdict": verdict, "differences": rows, "outside": outside}
 
 
-def check_file(path: Path, keep: bool = False) -> dict:
-    """Re-run one stored file and compare it; returns the report of :func:`compare` with the command."""
+def check_file(path: Path, keep: bool = False, at_commit: bool = False) -> dict:
+    """Re-run one stored file and compare it; returns the report of :func:`compare` with the command.
+
+    ``at_commit``: run the code of the file's own ``git_commit`` (a git worktree of it in the
+    scratch folder) instead of this checkout's. A file that its own commit does not remake on
+    this machine was made on a machine that rounds otherwise, whatever the code does now.
+    """
     record = json.loads(path.read_text())
     scratch = Path(tempfile.mkdtemp(prefix="radarode-check-"))
+    code = scratch / "code" if at_commit else ROOT
     try:
         plan = rerun_plan(path, record, scratch)
         plan["out"].mkdir(parents=True)
         for source in plan["copies"]:
             shutil.copy2(source, plan["out"] / source.name)
         env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+        if at_commit:
+            added = subprocess.run(["git", "worktree", "add", "--detach", str(code), str(record.get("git_commit"))],
+                                   cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+            if added.returncode != 0:
+                raise RuntimeError(f"no code of {path.name}'s commit {record.get('git_commit')!r} in this clone: "
+                                   f"{added.stderr.strip()[-300:]}")  # fmt: skip
+            env["PYTHONPATH"] = str(code)
         began = time.perf_counter()
-        done = subprocess.run(plan["command"], cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(plan["command"], cwd=code, env=env, capture_output=True, text=True)
         if done.returncode != 0 or not plan["made"].is_file():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"re-running {path.name} failed (exit {done.returncode}): {last}")
         now = json.loads(plan["made"].read_text())
     finally:
+        if at_commit:
+            subprocess.run(["git", "worktree", "remove", "--force", str(code)], cwd=ROOT, capture_output=True)
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
     report = compare(record["metrics"], now["metrics"], seed_values(path))
     machine = record.get("machine") or {}
     return {"file": _shown(path), "command": record["command"], "stored_commit": record.get("git_commit"),
+            "code": "the stored commit" if at_commit else "this checkout",
             "stored_machine": {k: machine.get(k) for k in ("platform", "cpu", "cpu_capability")},
             "machine_now": dict(_machine_now()), **report,
             "wall_s": round(time.perf_counter() - began, 1), **({"scratch": str(scratch)} if keep else {})}
@@ -280,6 +301,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="files re-run side by side (default 1)")
     parser.add_argument("--report", default=None, metavar="FILE",
                         help="also write the reports to FILE (JSON, with this command, commit and machine)")
+    parser.add_argument("--at-commit", action="store_true",
+                        help="run each file's own git commit (a worktree of it) instead of this checkout's code")
     parser.add_argument("--list", action="store_true", help="print the commands that would run, and stop")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders (their paths are printed)")
     args = parser.parse_args(argv)
@@ -298,7 +321,7 @@ def main(argv=None) -> int:
             return 0
         reports = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
-            futures = [pool.submit(check_file, path, args.keep) for path in files]
+            futures = [pool.submit(check_file, path, args.keep, args.at_commit) for path in files]
             for future in concurrent.futures.as_completed(futures):
                 reports.append(future.result())
                 print(json.dumps(reports[-1]), flush=True)

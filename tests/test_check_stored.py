@@ -193,3 +193,20 @@ def test_bad_arguments_are_one_line(args, message):
     done = _run(*args)
     assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_at_commit_reruns_the_code_of_the_files_own_commit(stored_row, tmp_path):
+    record = json.loads((stored_row / "ew_seed3.json").read_text())
+    if record["git_commit"] == "unknown":
+        pytest.skip("not run from a git clone")
+    done = _run("--at-commit", stored_row / "ew_seed3.json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[0])
+    assert report["code"] == "the stored commit" and report["stored_commit"] == record["git_commit"]
+    assert report["verdict"] == "identical"
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "radarode-check-" not in worktrees  # the worktree is removed again
+    record["git_commit"] = "0" * 40  # a commit this clone does not hold
+    (tmp_path / "ew_seed3.json").write_text(json.dumps(record))
+    done = _run("--at-commit", tmp_path / "ew_seed3.json")
+    assert done.returncode == 2 and "no code of ew_seed3.json's commit '" + "0" * 40 + "'" in done.stderr
