@@ -52,7 +52,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The tools whose stored commands can be re-run, and where each leaves the file to compare.
+#: The tools whose stored commands can be re-run.
 TOOLS = ("train", "run_noise")
 _SEED = re.compile(r"_seed\d+")
 #: Probability of the prediction interval that one more seed's value falls in.
@@ -79,16 +79,17 @@ def parse_command(command: str) -> tuple[str, list[str]]:
     return tool, rest
 
 
-def _without(args: list[str], flag: str) -> list[str]:
-    """``args`` less ``flag VALUE`` and ``flag=VALUE``."""
-    kept, skip = [], False
+def _without(args: list[str], flag: str, many: bool = False) -> list[str]:
+    """``args`` less ``flag VALUE`` and ``flag=VALUE`` (``many``: every value up to the next flag)."""
+    kept, skipping = [], False
     for word in args:
-        if skip:
-            skip = False
+        if skipping and not word.startswith("--"):
+            skipping = many
         elif word == flag:
-            skip = True
+            skipping = True
         elif not word.startswith(flag + "="):
             kept.append(word)
+            skipping = False
     return kept
 
 
@@ -116,7 +117,7 @@ def rerun_plan(path: Path, record: dict, scratch: Path) -> dict:
     if tool == "train":
         made = out / "metrics.json"
     else:
-        args = _without(args, "--save-models") + ["--save-models"]  # no networks kept
+        args = _without(args, "--save-models", many=True) + ["--save-models"]  # no networks kept
         made = out / path.name
         clean = path.with_name(re.sub(r"(_seed\d+_).*$", r"\1clean.json", path.name))
         if clean != path:

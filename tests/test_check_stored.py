@@ -107,6 +107,11 @@ def test_a_noise_file_is_rerun_beside_its_stored_clean_baseline(tmp_path):
     assert args.count("--out") == 1 and args[args.index("--out") + 1] == str(tmp_path / "scratch" / "out")
     assert "x" not in args and args[-1] == "--save-models"  # no networks saved
     assert tool.rerun_plan(clean, json.loads(clean.read_text()), tmp_path / "s")["copies"] == []
+    saving = _write(tmp_path, "mmecg_seed0_clean.json", {}, command + " --save-models 0 7 --threads=1")
+    args = tool.rerun_plan(saving, json.loads(saving.read_text()), tmp_path / "s")["command"][3:]
+    assert args[-1] == "--save-models" and args.count("--save-models") == 1
+    assert "0" not in args and "7" not in args
+    assert "--threads=1" in args
 
 
 def test_a_missing_data_set_is_one_line_naming_it(tmp_path):
