@@ -12,7 +12,8 @@ made it. This tool runs that command again on the code of this checkout, in a sc
 (its ``--out`` replaced, nothing under ``book/`` touched), one CPU thread as the grids run
 them, and compares every metric with the stored one. A noise file other than the clean one
 needs the clean file of the same framework and seed (its delta_m is measured against it): the
-stored one is copied into the scratch folder first.
+stored one is copied into the scratch folder first, so the re-run's delta_m sets the new
+network against the stored baseline while its other metrics are the new network's alone.
 
 Each file gets a verdict:
 
