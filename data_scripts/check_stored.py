@@ -59,6 +59,8 @@ _SEED = re.compile(r"_seed\d+")
 #: Probability of the prediction interval that one more seed's value falls in.
 LEVEL = 0.99
 CONSISTENT, INCONSISTENT = "another draw of its seeds", "outside its seeds"
+#: What a report says of the machine that made a file and of the one that re-ran it.
+CPU_KEYS = ("platform", "cpu", "cpu_capability")
 
 
 def parse_command(command: str) -> tuple[str, list[str]]:
@@ -231,7 +233,7 @@ def check_file(path: Path, keep: bool = False, at_commit: bool = False) -> dict:
     machine = record.get("machine") or {}
     return {"file": _shown(path), "command": record["command"], "stored_commit": record.get("git_commit"),
             "code": "the stored commit" if at_commit else "this checkout",
-            "stored_machine": {k: machine.get(k) for k in ("platform", "cpu", "cpu_capability")},
+            "stored_machine": {k: machine.get(k) for k in CPU_KEYS},
             "machine_now": dict(_machine_now()), **report,
             "wall_s": round(time.perf_counter() - began, 1), **({"scratch": str(scratch)} if keep else {})}
 
@@ -246,11 +248,11 @@ def _shown(path: Path) -> str:
 
 @functools.cache
 def _machine_now() -> dict:
-    """The CPU of this machine as a results file records it (without importing torch here)."""
-    code = ("import json; from radarode_lite.studies import results; m = results.machine_info(); "
-            "print(json.dumps({k: m[k] for k in ('platform', 'cpu', 'cpu_capability')}))")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    return json.loads(done.stdout) if done.returncode == 0 else {}
+    """The CPU of this machine as a results file records it (:data:`CPU_KEYS` of ``results.machine_info``)."""
+    from radarode_lite.studies import results
+
+    machine = results.machine_info()
+    return {k: machine[k] for k in CPU_KEYS}
 
 
 def stored_files(paths: list[str]) -> list[Path]:
@@ -280,17 +282,16 @@ def _rerunnable(path: Path) -> bool:
 
 
 def write_report(path: Path, argv: list[str], reports: list[dict], counts: dict) -> None:
-    """The reports as one JSON file, with the command, commit, machine and time that made them
-    (written under a temporary name and renamed, so that a reader sees all of it or nothing)."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    """The reports as one JSON file, with the command, commit, machine and time that made them,
+    written whole or not at all."""
+    from radarode_lite import _files
+    from radarode_lite.studies import results
+
     record = {"format": 1, "command": "python data_scripts/check_stored.py " + shlex.join(argv),
-              "git_commit": head.stdout.strip() if head.returncode == 0 else "unknown",
-              "machine": dict(_machine_now()), "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "level": LEVEL, "summary": counts, "files": reports}  # fmt: skip
+              "git_commit": results.git_commit(ROOT), "machine": dict(_machine_now()),
+              "timestamp_utc": results.utc_now(), "level": LEVEL, "summary": counts, "files": reports}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    scratch.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(scratch, path)
+    _files.atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
 
 
 def main(argv=None) -> int:
@@ -321,6 +322,7 @@ def main(argv=None) -> int:
                 plan = rerun_plan(path, json.loads(path.read_text()), Path("<scratch>"))
                 print(f"{path}: {shlex.join(plan['command'][1:])}")
             return 0
+        _machine_now()  # once, before the workers
         reports = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
             futures = [pool.submit(check_file, path, args.keep, args.at_commit) for path in files]
