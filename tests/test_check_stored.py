@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,12 +142,20 @@ def stored_row(tmp_path_factory):
     return folder
 
 
-def test_a_stored_run_rerun_on_the_same_machine_is_identical(stored_row):
-    done = _run(stored_row / "ew_seed3.json")
+def test_a_stored_run_rerun_on_the_same_machine_is_identical(stored_row, tmp_path):
+    report = tmp_path / "checks" / "report.json"
+    done = _run(stored_row / "ew_seed3.json", "--report", report)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[0]["verdict"] == "identical" and lines[0]["differences"] == {}
     assert lines[-1] == {"files": 1, "identical": 1, "another draw of its seeds": 0, "outside its seeds": 0}
+    # the report: the same, with the command, commit, machine and time that made it, and no leftover
+    stored = json.loads(report.read_text())
+    assert stored["files"] == lines[:1] and stored["summary"] == {k: v for k, v in lines[-1].items() if k != "files"}
+    assert stored["command"].endswith(f"ew_seed3.json --report {report}") and stored["level"] == 0.99
+    assert stored["machine"] == lines[0]["machine_now"] and stored["timestamp_utc"].endswith("Z")
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", stored["git_commit"])
+    assert [p.name for p in report.parent.iterdir()] == ["report.json"]
 
 
 def _row(stored_row, folder, pccs):
